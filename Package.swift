@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+// AtariArena: a reinforcement-learning arena for Atari 2600 games over the real ALE.
+import PackageDescription
+
+let package = Package(
+    name: "AtariArena",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "arena", targets: ["arena"]),
+        .library(name: "Environment", targets: ["Environment"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "Agent", targets: ["Agent"]),
+        .library(name: "Runner", targets: ["Runner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Flags only: brings ALE's include and library paths from ale.pc (written by scripts/setup.sh).
+        .systemLibrary(name: "ALEFlags", path: "Sources/ALEFlags", pkgConfig: "ale"),
+        // C++ shim over ALE's C++ API: a C API over an opaque handle, every exception caught.
+        .target(name: "CALE", dependencies: ["ALEFlags"], path: "Sources/CALE"),
+        // Debian's OpenBLAS (cblas.h). Only NeuralNet imports it, in one file.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "Environment", dependencies: ["CALE"], resources: [.copy("Resources")]),
+        .target(name: "NeuralNet", dependencies: ["CBLAS"]),
+        .target(name: "Agent", dependencies: ["NeuralNet", "Environment"]),
+        .target(name: "Runner", dependencies: ["Agent", "Environment", "NeuralNet"]),
+        .executableTarget(name: "arena", dependencies: [
+            "Runner", "Agent", "Environment", "NeuralNet",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // The C++ reference loop the environment benchmark compares against (same libale).
+        .executableTarget(name: "ale-reference-bench", dependencies: ["ALEFlags"],
+                          path: "Sources/ALEReferenceBench"),
+
+        .target(name: "TestSupport", dependencies: ["Environment"], path: "Tests/TestSupport"),
+        .testTarget(name: "EnvironmentTests", dependencies: ["Environment", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "NeuralNet", "TestSupport"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Agent", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
+)

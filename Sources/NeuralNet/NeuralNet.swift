@@ -1,0 +1,1 @@
+// The numeric core: float32 tensors, hand-written layers, losses, optimizers.

@@ -1,0 +1,8 @@
+import ArgumentParser
+
+@main
+struct Arena: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "arena",
+        abstract: "A reinforcement-learning arena for Atari 2600 games over the real ALE.")
+}
