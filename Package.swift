@@ -24,10 +24,12 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
 
-        .target(name: "Environment", dependencies: ["CALE"], resources: [.copy("Resources")]),
-        .target(name: "NeuralNet", dependencies: ["CBLAS"]),
-        .target(name: "Agent", dependencies: ["NeuralNet", "Environment"]),
-        .target(name: "Runner", dependencies: ["Agent", "Environment", "NeuralNet"]),
+        // Seeded generators, atomic files, checksums: the small things every module shares.
+        .target(name: "ArenaSupport"),
+        .target(name: "Environment", dependencies: ["CALE", "ArenaSupport"], resources: [.copy("Resources")]),
+        .target(name: "NeuralNet", dependencies: ["CBLAS", "ArenaSupport"]),
+        .target(name: "Agent", dependencies: ["NeuralNet", "Environment", "ArenaSupport"]),
+        .target(name: "Runner", dependencies: ["Agent", "Environment", "NeuralNet", "ArenaSupport"]),
         .executableTarget(name: "arena", dependencies: [
             "Runner", "Agent", "Environment", "NeuralNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -38,6 +40,7 @@ let package = Package(
                           path: "Sources/ALEReferenceBench"),
 
         .target(name: "TestSupport", dependencies: ["Environment"], path: "Tests/TestSupport"),
+        .testTarget(name: "ArenaSupportTests", dependencies: ["ArenaSupport"]),
         .testTarget(name: "EnvironmentTests", dependencies: ["Environment", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
