@@ -66,7 +66,7 @@ unpack_sdist() {
   mv "$src.tmp" "$src"
 }
 
-installed=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig:${PKG_CONFIG_PATH:-}" pkg-config --modversion ale 2>/dev/null || true)
+installed=$(sed -n 's/^#define ALE_VERSION "\(.*\)"$/\1/p' "$PREFIX/include/ale/version.hpp" 2>/dev/null || true)
 if [ "$installed" = "$ALE_VERSION" ] && [ -f "$PREFIX/lib/libale.so" ]; then
   say "ALE $ALE_VERSION already installed in $PREFIX"
 else
@@ -82,23 +82,26 @@ else
     || die "ALE build failed; see $CACHE/ale-build.log"
   say "installing ALE into $PREFIX"
   as_root cmake --install "$build" >"$CACHE/ale-install.log" 2>&1 || die "ALE install failed; see $CACHE/ale-install.log"
-  pc=$(mktemp)
-  cat >"$pc" <<PC
-prefix=$PREFIX
+  as_root ldconfig
+  as_root ldconfig
+  say "ALE $ALE_VERSION installed ($PREFIX/lib/libale.so)"
+fi
+
+# ALE installs only a CMake config; SwiftPM reads pkg-config. Rewritten whenever it differs.
+pc_text="prefix=$PREFIX
 libdir=\${prefix}/lib
 includedir=\${prefix}/include
 
 Name: ale
 Description: The Arcade Learning Environment (C++ library), built by AtariArena's setup
 Version: $ALE_VERSION
-Libs: -L\${libdir} -Wl,-rpath,\${libdir} -lale
-Cflags: -I\${includedir} -I\${includedir}/ale
-PC
+Libs: -L\${libdir} -lale
+Cflags: -I\${includedir} -I\${includedir}/ale"
+if [ "$(cat "$PREFIX/lib/pkgconfig/ale.pc" 2>/dev/null)" != "$pc_text" ]; then
   as_root mkdir -p "$PREFIX/lib/pkgconfig"
-  as_root install -m 0644 "$pc" "$PREFIX/lib/pkgconfig/ale.pc"
-  rm -f "$pc"
+  printf '%s\n' "$pc_text" | as_root tee "$PREFIX/lib/pkgconfig/ale.pc" >/dev/null
   as_root ldconfig
-  say "ALE $ALE_VERSION installed ($PREFIX/lib/libale.so, $PREFIX/lib/pkgconfig/ale.pc)"
+  say "wrote $PREFIX/lib/pkgconfig/ale.pc"
 fi
 
 # 3. ROMs -------------------------------------------------------------------------------------

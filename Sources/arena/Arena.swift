@@ -4,5 +4,6 @@ import ArgumentParser
 struct Arena: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arena",
-        abstract: "A reinforcement-learning arena for Atari 2600 games over the real ALE.")
+        abstract: "A reinforcement-learning arena for Atari 2600 games over the real ALE.",
+        subcommands: [PlayCommand.self])
 }

@@ -1,0 +1,100 @@
+/// How raw emulator frames become what an agent sees and is rewarded with. Every piece is a
+/// setting; the named protocols (`EvaluationProtocol`) fix them all.
+public struct PreprocessingSettings: Codable, Equatable, Sendable {
+    /// Emulator frames per agent step; the action repeats and the rewards add up.
+    public var frameSkip: Int = 4
+    /// Observe the pixel-wise max of the last two frames of each agent step (Atari flicker).
+    public var maxPoolLastTwoFrames: Bool = true
+    /// Side of the square grayscale observation, resized by area interpolation (OpenCV INTER_AREA).
+    public var screenSize: Int = 84
+    /// At reset, play a uniform random number of NOOP frames in 1...noopMax (0: none).
+    public var noopMax: Int = 30
+    /// At reset, press FIRE for one agent step in games whose action 1 is FIRE (Breakout...).
+    public var fireOnReset: Bool = true
+    /// Report a lost life as the end of a *training* episode for learning (the game goes on).
+    public var terminalOnLifeLoss: Bool = true
+    /// Clip training rewards to [-1, 1] (scores are always reported unclipped).
+    public var clipRewards: Bool = true
+    /// Truncate (not terminate) an episode after this many emulator frames.
+    public var maxEpisodeFrames: Int = 108_000
+
+    public init() {}
+
+    public func validate() throws {
+        func bad(_ s: String) throws { throw EnvironmentError(s) }
+        if frameSkip < 1 { try bad("frameSkip must be at least 1, got \(frameSkip).") }
+        if screenSize < 1 || screenSize > 160 { try bad("screenSize must be in 1...160, got \(screenSize).") }
+        if noopMax < 0 { try bad("noopMax must be 0 or more, got \(noopMax).") }
+        if maxEpisodeFrames < 1 { try bad("maxEpisodeFrames must be at least 1, got \(maxEpisodeFrames).") }
+    }
+}
+
+/// The two named protocols. A result always records which one produced it; results of different
+/// protocols are never pooled.
+public enum EvaluationProtocol: String, Codable, CaseIterable, Sendable, CustomStringConvertible {
+    /// Mnih et al. 2015 (Nature): no sticky actions, minimal action set, 1-30 no-op starts,
+    /// life loss ends training episodes, rewards clipped for learning, evaluation at epsilon 0.05
+    /// with episodes capped at 18,000 frames (5 minutes). FIRE at reset follows the widely used
+    /// `wrap_deepmind` wrappers (OpenAI Baselines, CleanRL).
+    case nature2015
+    /// Machado et al. 2018 (ALE v5 defaults): sticky actions 0.25, full action set, no life-loss
+    /// signal, no no-op starts, no FIRE at reset, 108,000-frame cap, evaluation at epsilon 0.001
+    /// as in Dopamine.
+    case machado2018
+
+    public var description: String { rawValue }
+
+    public var settings: ProtocolSettings {
+        switch self {
+        case .nature2015:
+            var p = PreprocessingSettings()
+            p.noopMax = 30
+            p.fireOnReset = true
+            p.terminalOnLifeLoss = true
+            p.clipRewards = true
+            p.maxEpisodeFrames = 108_000
+            return ProtocolSettings(name: rawValue,
+                                    emulator: EmulatorSettings(stickyActionProbability: 0, fullActionSpace: false),
+                                    preprocessing: p, evalEpsilon: 0.05, evalMaxEpisodeFrames: 18_000)
+        case .machado2018:
+            var p = PreprocessingSettings()
+            p.noopMax = 0
+            p.fireOnReset = false
+            p.terminalOnLifeLoss = false
+            p.clipRewards = true
+            p.maxEpisodeFrames = 108_000
+            return ProtocolSettings(name: rawValue,
+                                    emulator: EmulatorSettings(stickyActionProbability: 0.25, fullActionSpace: true),
+                                    preprocessing: p, evalEpsilon: 0.001, evalMaxEpisodeFrames: 108_000)
+        }
+    }
+
+    /// Parses a protocol name, with a sentence listing the valid ones on failure.
+    public static func named(_ name: String) throws -> EvaluationProtocol {
+        guard let p = EvaluationProtocol(rawValue: name.lowercased()) else {
+            throw EnvironmentError("Unknown protocol '\(name)'; choose one of \(allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        return p
+    }
+}
+
+/// Everything a protocol fixes, recorded in every run's config.json.
+public struct ProtocolSettings: Codable, Equatable, Sendable {
+    public var name: String
+    public var emulator: EmulatorSettings
+    /// Preprocessing while training.
+    public var preprocessing: PreprocessingSettings
+    /// Epsilon of the epsilon-greedy policy during evaluation.
+    public var evalEpsilon: Double
+    /// Episode cap, in emulator frames, during evaluation.
+    public var evalMaxEpisodeFrames: Int
+
+    /// Preprocessing while evaluating: no life-loss signal, raw rewards, the evaluation cap.
+    public var evaluationPreprocessing: PreprocessingSettings {
+        var p = preprocessing
+        p.terminalOnLifeLoss = false
+        p.clipRewards = false
+        p.maxEpisodeFrames = evalMaxEpisodeFrames
+        return p
+    }
+}
