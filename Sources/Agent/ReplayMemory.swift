@@ -1,5 +1,6 @@
 import Foundation
 import ArenaSupport
+import NeuralNet
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -45,29 +46,22 @@ public struct ReplayConfiguration: Equatable, Sendable {
     }
 }
 
-/// Preallocated buffers one `sample` call fills; the training step reads them. Created once
-/// per batch size, reused for every update (sampling allocates nothing).
+/// Preallocated buffers one `sample` call fills: the learner's `TrainingBatch` (written in
+/// place, no copy) plus what only the replay needs. Created once per batch size and reused for
+/// every update (sampling allocates nothing).
 ///
-/// Layouts: `observations` and `nextObservations` are [batch, stackDepth, frameSize] uint8
-/// (oldest frame first, the newest frame last: the same order as `FrameStack`).
+/// Layouts: observations are [batch, stackDepth, frameSize] uint8, oldest frame first and the
+/// newest last (the same order as `FrameStack`). `training.rewards` holds the n-step return
+/// sum over k < m of gamma^k r_(t+k); `training.discounts` holds gamma^m when the target
+/// bootstraps from `nextObservations` and 0 when the window ended in a terminated transition;
+/// `training.weights` holds importance weights normalized so the batch's largest is 1 (all 1
+/// with uniform sampling).
 public final class ReplayBatch {
     public let size: Int
     public let stackDepth: Int
     public let frameSize: Int
-    /// [size, stackDepth, frameSize]: the stacked observation each transition starts from.
-    public var observations: [UInt8]
-    /// [size]: the action taken.
-    public var actions: [Int32]
-    /// [size]: sum over k < m of gamma^k r_(t+k), m = steps in the n-step window.
-    public var returns: [Float]
-    /// [size]: gamma^m when the target bootstraps from `nextObservations`, 0 when the window
-    /// ended in a terminated transition.
-    public var discounts: [Float]
-    /// [size, stackDepth, frameSize]: the stacked observation m steps later.
-    public var nextObservations: [UInt8]
-    /// [size]: importance-sampling weights, normalized so the largest in the batch is 1
-    /// (all 1 with uniform sampling).
-    public var weights: [Float]
+    /// What the learner reads.
+    public let training: TrainingBatch
     /// [size]: logical indices of the sampled transitions, for `updatePriorities`.
     public var indices: [Int]
     /// [size]: steps in each n-step window (m, 1...nStep).
@@ -78,15 +72,30 @@ public final class ReplayBatch {
         self.size = size
         self.stackDepth = stackDepth
         self.frameSize = frameSize
-        observations = [UInt8](repeating: 0, count: size * stackDepth * frameSize)
-        nextObservations = [UInt8](repeating: 0, count: size * stackDepth * frameSize)
-        actions = [Int32](repeating: 0, count: size)
-        returns = [Float](repeating: 0, count: size)
-        discounts = [Float](repeating: 0, count: size)
-        weights = [Float](repeating: 1, count: size)
+        training = TrainingBatch(batchSize: size, observationBytes: stackDepth * frameSize)
         indices = [Int](repeating: 0, count: size)
         steps = [Int32](repeating: 0, count: size)
     }
+
+    /// Wraps an existing training batch (e.g. `QLearner.makeBatch()`).
+    public init(training: TrainingBatch, stackDepth: Int = 4) {
+        precondition(training.observationBytes % stackDepth == 0,
+                     "observationBytes \(training.observationBytes) is not a multiple of stackDepth \(stackDepth)")
+        self.size = training.batchSize
+        self.stackDepth = stackDepth
+        self.frameSize = training.observationBytes / stackDepth
+        self.training = training
+        indices = [Int](repeating: 0, count: size)
+        steps = [Int32](repeating: 0, count: size)
+    }
+
+    // Read-only views for tests and tools (each returns a copy).
+    public var observations: [UInt8] { training.observations }
+    public var nextObservations: [UInt8] { training.nextObservations }
+    public var actions: [Int32] { training.actions }
+    public var returns: [Float] { training.rewards }
+    public var discounts: [Float] { training.discounts }
+    public var weights: [Float] { training.weights }
 }
 
 /// Replay memory of Mnih et al. 2015, storing single frames rather than stacks, in the manner of
@@ -343,10 +352,10 @@ public final class ReplayMemory {
             fill(batch, row: b, index: drawn, window: win)
             if prioritized {
                 let w = Self.power(Double(count) * probability, -beta)
-                batch.weights[b] = Float(w)
+                batch.training.weights[b] = Float(w)
                 maxWeight = max(maxWeight, w)
             } else {
-                batch.weights[b] = 1
+                batch.training.weights[b] = 1
             }
         }
         if prioritized && maxWeight > 0 {
@@ -355,7 +364,7 @@ public final class ReplayMemory {
             for b in 0..<batch.size {
                 let probability = tree[slot(batch.indices[b])] / total
                 let w = Self.power(Double(count) * probability, -beta)
-                batch.weights[b] = Float(w / maxWeight)
+                batch.training.weights[b] = Float(w / maxWeight)
             }
         }
         return true
@@ -363,7 +372,7 @@ public final class ReplayMemory {
 
     /// Writes the transition at logical index `i` (with its n-step `window`) into row `row` of
     /// `batch`: both stacks, action, n-step return (summed in Double in time order), discount,
-    /// steps and index. Does not touch `weights`.
+    /// steps and index. Does not touch the weights.
     func fill(_ batch: ReplayBatch, row: Int, index i: Int, window win: (steps: Int, bootstraps: Bool)) {
         let stride = stackDepth * frameSize
         var ret = 0.0, discount = 1.0
@@ -371,17 +380,18 @@ public final class ReplayMemory {
             ret += discount * Double(rewards[slot(i + k)])
             discount *= configuration.gamma
         }
+        let t = batch.training
         batch.indices[row] = i
-        batch.actions[row] = Int32(actions[slot(i)])
-        batch.returns[row] = Float(ret)
-        batch.discounts[row] = win.bootstraps ? Float(discount) : 0
         batch.steps[row] = Int32(win.steps)
-        batch.observations.withUnsafeMutableBufferPointer { obs in
+        t.actions[row] = Int32(actions[slot(i)])
+        t.rewards[row] = Float(ret)
+        t.discounts[row] = win.bootstraps ? Float(discount) : 0
+        t.observations.withUnsafeMutableBufferPointer { obs in
             // safe because: the buffer holds size * stride bytes and row < size.
             guard let base = obs.baseAddress else { return }
             writeStack(of: i, into: base + row * stride)
         }
-        batch.nextObservations.withUnsafeMutableBufferPointer { next in
+        t.nextObservations.withUnsafeMutableBufferPointer { next in
             // safe because: as above.
             guard let base = next.baseAddress else { return }
             writeStack(of: i + win.steps, into: base + row * stride)
