@@ -10,6 +10,10 @@ public struct FileWriteError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
     public var description: String { "Could not write \(path): \(reason)." }
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 }
 
 /// Writes files that matter the safe way: to a temporary name in the same folder, fsync, rename
@@ -76,8 +80,8 @@ public enum AtomicFile {
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
-    static func errnoText() -> String {
-        let code = errno
+    /// A user-facing reason for `code` (the current errno by default).
+    public static func errnoText(_ code: Int32 = errno) -> String {
         switch code {
         case ENOSPC: return "the disk is full (free some space and run again)"
         case EACCES, EPERM: return "permission denied (choose a folder you can write to)"
