@@ -10,4 +10,3 @@ public enum GameCatalog {
 public enum FramePooling { public static func max(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, into: UnsafeMutablePointer<UInt8>, count: Int) { for i in 0..<count { into[i] = Swift.max(a[i], b[i]) } } }
 public struct AreaResizer { public init(sourceHeight: Int, sourceWidth: Int, targetHeight: Int, targetWidth: Int) {}; public func resize(_ src: UnsafePointer<UInt8>, into dst: UnsafeMutablePointer<UInt8>) {} }
 public struct FrameStack { public init(depth: Int = 4, frameSize: Int = 7056) {}; public mutating func reset(with frame: UnsafePointer<UInt8>) {}; public mutating func push(_ frame: UnsafePointer<UInt8>) {}; public func write(into: UnsafeMutablePointer<UInt8>) {} }
-enum SHA256 { static func hex(_ b: [UInt8]) -> String { String(b.count) } }
