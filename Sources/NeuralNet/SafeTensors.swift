@@ -105,7 +105,8 @@ public struct SafeTensors: Sendable, Equatable {
         let dataCount = bytes.count - headerEnd
         var metadata: [String: String] = [:]
         var entries: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
-        for (key, value) in object {
+        for key in object.keys.sorted() {  // sorted: the first problem reported is deterministic
+            guard let value = object[key] else { continue }
             if key == "__metadata__" {
                 guard let dict = value as? [String: Any] else {
                     throw SafeTensorsProblem("its __metadata__ is not an object of strings")
