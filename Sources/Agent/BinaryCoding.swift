@@ -16,6 +16,10 @@ public struct CheckpointReadError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+#if _endian(big)
+#error("Checkpoint files are little-endian; add byte swapping before building for a big-endian platform.")
+#endif
+
 /// Little-endian bytes for checkpoint headers and small arrays.
 struct BinaryWriter {
     private(set) var bytes: [UInt8] = []
@@ -34,6 +38,10 @@ struct BinaryWriter {
     }
     mutating func append(contentsOf values: [UInt8]) { bytes.append(contentsOf: values) }
     mutating func append(contentsOf values: [Float]) { for v in values { append(v) } }
+    /// Floats as raw little-endian bytes in one copy (the platforms we build for are little-endian).
+    mutating func appendRaw(_ values: [Float]) {
+        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    }
     mutating func append(contentsOf values: some Sequence<Double>) { for v in values { append(v) } }
 }
 
@@ -80,6 +88,14 @@ struct BinaryReader {
     mutating func readFloats(_ n: Int) throws -> [Float] {
         var out = [Float](); out.reserveCapacity(max(0, n))
         for _ in 0..<n { out.append(try readFloat()) }
+        return out
+    }
+    /// Reads what `appendRaw` wrote.
+    mutating func readFloatsRaw(_ n: Int) throws -> [Float] {
+        guard n >= 0 else { throw CheckpointReadError(path: path, reason: "a count is negative") }
+        let slice = try take(n * 4)
+        var out = [Float](repeating: 0, count: n)
+        out.withUnsafeMutableBytes { raw in slice.withUnsafeBytes { raw.copyMemory(from: $0) } }
         return out
     }
     mutating func readDoubles(_ n: Int) throws -> [Double] {
