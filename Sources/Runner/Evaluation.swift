@@ -59,11 +59,18 @@ public struct EvaluationRequest: Sendable {
         var config = agentConfig
         config.dueling = network.dueling
         config.evalEpsilon = self.protocol.settings.evalEpsilon
-        config.replayCapacity = max(config.batchSize * 4, 1_000)
-        config.warmupSteps = min(config.warmupSteps, config.replayCapacity)
-        let agent = try DQNAgent(config: config, actionCount: actionCount, seed: seed, name: agentName)
+        let agent = try Self.evaluationAgent(config: config, actionCount: actionCount, seed: seed, name: agentName)
         try agent.learner.loadWeights(from: weights)
         return agent
+    }
+
+    /// A DQN agent used only to act in evaluation episodes: same network and epsilon, a tiny
+    /// replay memory (nothing is stored while evaluating).
+    static func evaluationAgent(config: DQNConfig, actionCount: Int, seed: UInt64, name: String) throws -> DQNAgent {
+        var c = config
+        c.replayCapacity = max(c.batchSize * 4, 1_000)
+        c.warmupSteps = min(c.warmupSteps, c.replayCapacity)
+        return try DQNAgent(config: c, actionCount: actionCount, seed: seed, name: name)
     }
 
     public func run(onEpisode: (Int, EvaluatedEpisode) -> Void = { _, _ in }) throws -> EvaluationSummary {

@@ -210,7 +210,7 @@ public final class Trainer {
 
             // Evaluation phase: fresh environments, seeds derived from the run seed and iteration.
             let iteration = state.iteration
-            let evals = try Evaluator.run(agent: agent, game: settings.game, settings: protocolSettings,
+            let evals = try Evaluator.run(agent: try evaluationAgent(copying: agent, phase: "iteration-\(iteration)"), game: settings.game, settings: protocolSettings,
                                           episodes: settings.evalEpisodes, runSeed: settings.seed,
                                           phase: "iteration-\(iteration)", romDirectory: romDirectory) { i, e in
                 try metrics.append(.episode(EpisodeMetrics(phase: .eval, iteration: iteration, agentSteps: state.agentSteps,
@@ -260,7 +260,7 @@ public final class Trainer {
         // Final evaluation.
         let evaluationURL = runDirectory.appendingPathComponent("evaluation.json")
         if !FileManager.default.fileExists(atPath: evaluationURL.path) || resumedAt != nil {
-            let finals = try Evaluator.run(agent: agent, game: settings.game, settings: protocolSettings,
+            let finals = try Evaluator.run(agent: try evaluationAgent(copying: agent, phase: "final"), game: settings.game, settings: protocolSettings,
                                            episodes: settings.finalEvalEpisodes, runSeed: settings.seed, phase: "final",
                                            romDirectory: romDirectory) { i, e in
                 try EpisodeArchive.save(e, game: self.settings.game, settings: self.protocolSettings, agent: self.settings.agent,
@@ -274,6 +274,17 @@ public final class Trainer {
             try AtomicFile.write(try encoder.encode(summary), to: evaluationURL)
         }
         return .finished
+    }
+
+    /// A separate agent for an evaluation phase with the training agent's current weights, so the
+    /// training episode in progress is untouched, and seeded from the phase so a resumed run
+    /// evaluates exactly as an uninterrupted one.
+    func evaluationAgent(copying agent: DQNAgent, phase: String) throws -> DQNAgent {
+        var g = SeededGenerator(seed: settings.seed, stream: "eval-agent-\(phase)")
+        let e = try EvaluationRequest.evaluationAgent(config: agentConfig, actionCount: agent.actionCount,
+                                                      seed: g.next(), name: settings.agent)
+        e.learner.parameters = agent.learner.parameters
+        return e
     }
 
     // MARK: Checkpoints

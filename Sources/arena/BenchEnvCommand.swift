@@ -170,5 +170,5 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (reported, never asserted): env, agent.",
-        subcommands: [BenchEnvCommand.self])
+        subcommands: [BenchEnvCommand.self, BenchAgentCommand.self])
 }

@@ -9,8 +9,8 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Evaluate trained weights: scores, mean ± std, human-normalized score, Nature DQN reference.")
 
-    @Option(help: "A run folder made by `arena train` (uses its config and newest weights).")
-    var run: String?
+    @Option(name: .customLong("run"), help: "A run folder made by `arena train` (uses its config and newest weights).")
+    var runFolder: String?
     @Option(help: "A weights file (safetensors) instead of a run folder; needs --game.")
     var weights: String?
     @Option(help: "Game id, with --weights.")
@@ -27,7 +27,7 @@ struct EvaluateCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if (run == nil) == (weights == nil) { throw ValidationError("Give either --run DIR or --weights FILE --game G.") }
+        if (runFolder == nil) == (weights == nil) { throw ValidationError("Give either --run DIR or --weights FILE --game G.") }
         if weights != nil && game == nil { throw ValidationError("--weights needs --game (the game the weights were trained on).") }
         if episodes < 1 { throw ValidationError("--episodes must be at least 1, got \(episodes).") }
     }
@@ -38,8 +38,8 @@ struct EvaluateCommand: ParsableCommand {
             do { proto = try EvaluationProtocol.named(p) } catch { throw ValidationError("\(error)") }
         }
         var request: EvaluationRequest
-        if let run {
-            request = try EvaluationRequest.fromRun(URL(fileURLWithPath: run), episodes: episodes, protocolOverride: proto, seed: seed)
+        if let runFolder {
+            request = try EvaluationRequest.fromRun(URL(fileURLWithPath: runFolder), episodes: episodes, protocolOverride: proto, seed: seed)
         } else {
             let url = URL(fileURLWithPath: weights ?? "")
             var config = DQNConfig()
