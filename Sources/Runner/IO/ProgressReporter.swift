@@ -133,17 +133,20 @@ public enum ProgressFormat {
 
     public static func line(_ s: ProgressSnapshot, stepsPerSecond: Double?) -> String {
         let percent = s.budgetAgentSteps > 0 ? 100 * Double(s.agentSteps) / Double(s.budgetAgentSteps) : nil
+        // Most telling first: a narrow terminal cuts the end of the line.
         var parts = [
             "iter \(s.iteration) \(s.phase.rawValue)",
             "\(count(s.agentSteps))/\(count(s.budgetAgentSteps)) steps (\(fixed(percent, 1))%)",
-            "\(count(s.frames)) frames",
             "\(fixed(stepsPerSecond, 0)) steps/s",
             "ETA \(eta(remainingSteps: s.budgetAgentSteps - s.agentSteps, stepsPerSecond: stepsPerSecond))",
             "return(10) \(fixed(s.recentMeanReturn, 1))",
             "eps \(fixed(s.epsilon, 3))",
             "loss \(significant(s.loss))",
         ]
-        if s.replayCapacity > 0 { parts.append("replay \(count(s.replayFill))/\(count(s.replayCapacity))") }
+        if s.replayCapacity > 0 {
+            parts.append("replay \(fixed(100 * Double(s.replayFill) / Double(s.replayCapacity), 0))% of \(count(s.replayCapacity))")
+        }
+        parts.append("\(count(s.frames)) frames")
         return parts.joined(separator: " | ")
     }
 
@@ -165,14 +168,21 @@ public final class ProgressReporter {
     /// - Parameters:
     ///   - isTerminal: whether standard output is a terminal (default: `isatty(1)`).
     ///   - plainInterval: seconds between plain lines when not a terminal.
-    ///   - columns: terminal width (default: `COLUMNS`, else 120).
+    ///   - columns: terminal width (default: asked from the terminal, else `COLUMNS`, else 80).
     ///   - output: where text goes (default: standard output, unbuffered).
     public init(isTerminal: Bool = isatty(1) != 0, plainInterval: Double = 30, columns: Int? = nil,
                 output: @escaping (String) -> Void = ProgressReporter.writeToStandardOutput) {
         self.isTerminal = isTerminal
         self.plainInterval = plainInterval
-        self.columns = columns ?? ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) ?? 120
+        self.columns = columns ?? ProgressReporter.terminalColumns() ?? ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) ?? 80
         self.output = output
+    }
+
+    /// The width of the terminal on standard output, if it is one.
+    public static func terminalColumns() -> Int? {
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
     }
 
     /// Seconds on a monotonic clock.

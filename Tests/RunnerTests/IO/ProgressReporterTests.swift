@@ -67,10 +67,10 @@ import Testing
 
     @Test func lineShowsEveryField() {
         let line = ProgressFormat.line(Self.snapshot(steps: 250_000), stepsPerSecond: 410)
-        #expect(line == "iter 3 train | 250.0k/1.00M steps (25.0%) | 1.00M frames | 410 steps/s | ETA 30m29s | return(10) -15.2 | eps 0.100 | loss 0.0123 | replay 250.0k/1.00M")
+        #expect(line == "iter 3 train | 250.0k/1.00M steps (25.0%) | 410 steps/s | ETA 30m29s | return(10) -15.2 | eps 0.100 | loss 0.0123 | replay 25% of 1.00M | 1.00M frames")
         let unknown = ProgressFormat.line(ProgressSnapshot(iteration: 0, phase: .eval, agentSteps: 0, budgetAgentSteps: 0, frames: 0),
                                           stepsPerSecond: nil)
-        #expect(unknown == "iter 0 eval | 0/0 steps (--%) | 0 frames | -- steps/s | ETA 0s | return(10) -- | eps -- | loss --")
+        #expect(unknown == "iter 0 eval | 0/0 steps (--%) | -- steps/s | ETA 0s | return(10) -- | eps -- | loss -- | 0 frames")
     }
 
     @Test func terminalRedrawsOneLineAtMostFiveTimesASecond() {
