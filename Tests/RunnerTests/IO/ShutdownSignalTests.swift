@@ -4,13 +4,18 @@ import Glibc
 import Testing
 @testable import Runner
 
-/// Sends real signals to this process; serialized, and the default handlers are restored after.
-/// The signal goes to the process (test threads are pool threads that may block signals), so it
-/// arrives on another thread shortly after: wait for it (not a timing assertion).
+/// Raises real signals in this process; serialized, and the default handlers are restored after.
+/// Test threads are pool threads that block signals, so the signal is unblocked on this thread
+/// and raised at it: the handler then runs before `raise` returns, and no other thread (another
+/// test's) is interrupted.
 @Suite(.serialized) struct ShutdownSignalTests {
     func sendAndWait(_ signalNumber: Int32) {
-        kill(getpid(), signalNumber)
-        for _ in 0..<500 where !ShutdownSignal.requested { usleep(10_000) }
+        var unblock = sigset_t(), previous = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, signalNumber)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, &previous)
+        raise(signalNumber)
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
     }
 
     func currentHandlerIsDefault(_ signalNumber: Int32) -> Bool {
