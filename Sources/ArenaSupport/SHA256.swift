@@ -47,7 +47,9 @@ public struct SHA256: Sendable {
             pending.append(contentsOf: UnsafeRawBufferPointer(start: base, count: take))
             offset = take
             if pending.count < 64 { return }
-            pending.withUnsafeBytes { compress($0.baseAddress!, blocks: 1) }  // count is 64, never empty
+            pending.withUnsafeBytes { block in
+                if let start = block.baseAddress { compress(start, blocks: 1) }  // 64 bytes, so never nil
+            }
             pending.removeAll(keepingCapacity: true)
         }
         let blocks = (buffer.count - offset) / 64
@@ -69,7 +71,9 @@ public struct SHA256: Sendable {
         tail.append(0x80)
         while tail.count % 64 != 56 { tail.append(0) }
         for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        tail.withUnsafeBytes { compress($0.baseAddress!, blocks: $0.count / 64) }  // 64 or 128 bytes
+        tail.withUnsafeBytes { padded in
+            if let start = padded.baseAddress { compress(start, blocks: padded.count / 64) }  // 64 or 128 bytes
+        }
         pending.removeAll()
         var out: [UInt8] = []
         out.reserveCapacity(32)

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Any JSON value, for settings whose shape belongs to another module (a protocol's settings, an
-/// agent's configuration) and must be recorded as they are.
+/// agent's configuration) and must be recorded as they are. Numbers compare by value: JSON writes
+/// the double 1.0 as `1`, which reads back as `.int(1)`, and the two are equal.
 public enum JSONValue: Codable, Equatable, Sendable {
     case null
     case bool(Bool)
@@ -10,6 +11,20 @@ public enum JSONValue: Codable, Equatable, Sendable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case let (.bool(a), .bool(b)): return a == b
+        case let (.int(a), .int(b)): return a == b
+        case let (.double(a), .double(b)): return a == b
+        case let (.int(a), .double(b)), let (.double(b), .int(a)): return Double(a) == b
+        case let (.string(a), .string(b)): return a == b
+        case let (.array(a), .array(b)): return a == b
+        case let (.object(a), .object(b)): return a == b
+        default: return false
+        }
+    }
 
     /// The JSON form of any `Encodable` value (its `Codable` keys and values).
     public init(encoding value: some Encodable) throws {
