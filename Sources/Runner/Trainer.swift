@@ -26,25 +26,12 @@ struct TrainerState: Codable {
 public struct TrainerHooks {
     /// Polled after every agent step; when true the trainer checkpoints and returns.
     public var shouldStop: () -> Bool = { false }
-    /// Called about every `progressInterval` agent steps and at every iteration's end.
-    public var progress: (TrainingProgress) -> Void = { _ in }
+    /// Called about every `progressInterval` agent steps (`false`) and at every iteration's end (`true`).
+    public var progress: (ProgressSnapshot, _ iterationFinished: Bool) -> Void = { _, _ in }
     /// Messages for the user (resume notices, warnings about damaged checkpoints).
     public var log: (String) -> Void = { _ in }
     public var progressInterval = 1_000
     public init() {}
-}
-
-/// A snapshot for progress lines.
-public struct TrainingProgress: Sendable {
-    public var agentSteps: Int
-    public var budgetAgentSteps: Int
-    public var frames: Int
-    public var iteration: Int
-    public var stepsPerSecond: Double
-    public var recentMeanReturn: Double?
-    public var statistics: AgentStatistics
-    public var phase: String
-    public var lastEvalMean: Double?
 }
 
 public enum TrainingOutcome: Equatable, Sendable {
@@ -118,6 +105,8 @@ public final class Trainer {
     @discardableResult
     public func run(hooks: TrainerHooks = TrainerHooks()) throws -> TrainingOutcome {
         try prepareFolder()
+        let lock = try RunFolderLock(directory: runDirectory)
+        defer { lock.release() }
         let env = try AtariEnvironment(game: settings.game, emulator: protocolSettings.emulator,
                                        preprocessing: protocolSettings.preprocessing, seed: settings.seed,
                                        romDirectory: romDirectory)
@@ -145,21 +134,17 @@ public final class Trainer {
 
         let clock = Stopwatch()
         let wallAtStart = state.wallSeconds
-        var lastEvalMean: Double? = nil
-        var rateWindow = (steps: state.agentSteps, time: 0.0)
         var lastProgressStep = state.agentSteps
         let terminalOnLifeLoss = protocolSettings.preprocessing.terminalOnLifeLoss
 
         func wall() -> Double { wallAtStart + clock.seconds }
-        func stepsPerSecond() -> Double {
-            let dt = clock.seconds - rateWindow.time
-            return dt > 0 ? Double(state.agentSteps - rateWindow.steps) / dt : 0
-        }
-        func progress(_ phase: String) -> TrainingProgress {
-            TrainingProgress(agentSteps: state.agentSteps, budgetAgentSteps: settings.budgetAgentSteps,
-                             frames: state.trainingFrames, iteration: state.iteration, stepsPerSecond: stepsPerSecond(),
-                             recentMeanReturn: state.recentReturns.isEmpty ? nil : state.recentReturns.reduce(0, +) / Double(state.recentReturns.count),
-                             statistics: agent.statistics, phase: phase, lastEvalMean: lastEvalMean)
+        func snapshot(_ phase: MetricsPhase) -> ProgressSnapshot {
+            let stats = agent.statistics
+            return ProgressSnapshot(iteration: state.iteration, phase: phase, agentSteps: state.agentSteps,
+                                    budgetAgentSteps: settings.budgetAgentSteps, frames: state.trainingFrames,
+                                    recentMeanReturn: state.recentReturns.isEmpty ? nil : state.recentReturns.reduce(0, +) / Double(state.recentReturns.count),
+                                    epsilon: stats.epsilon, loss: stats.lastLoss,
+                                    replayFill: stats.replayTransitions, replayCapacity: stats.replayCapacity)
         }
 
         while state.agentSteps < settings.budgetAgentSteps {
@@ -194,8 +179,7 @@ public final class Trainer {
                 }
                 if state.agentSteps - lastProgressStep >= hooks.progressInterval {
                     lastProgressStep = state.agentSteps
-                    hooks.progress(progress("train"))
-                    if clock.seconds - rateWindow.time > 30 { rateWindow = (state.agentSteps, clock.seconds) }
+                    hooks.progress(snapshot(.train), false)
                 }
                 if hooks.shouldStop() {
                     state.wallSeconds = wall()
@@ -221,7 +205,6 @@ public final class Trainer {
             }
             let summary = EvaluationSummary(game: settings.game, protocol: settings.protocol.rawValue, agent: settings.agent,
                                             seed: settings.seed, agentSteps: state.agentSteps, episodes: evals)
-            lastEvalMean = evals.isEmpty ? nil : summary.mean
             let stats = agent.statistics
             let trainMean = state.iterationReturns.isEmpty ? nil : state.iterationReturns.reduce(0, +) / Double(state.iterationReturns.count)
             try metrics.append(.iteration(IterationMetrics(
@@ -250,7 +233,7 @@ public final class Trainer {
             state.iterationReturns = []
             state.wallSeconds = wall()
             try checkpoint(store: store, state: &state, agent: agent, env: env)
-            hooks.progress(progress("iteration \(iteration) done"))
+            hooks.progress(snapshot(.train), true)
             if hooks.shouldStop() && state.agentSteps < settings.budgetAgentSteps {
                 hooks.log("Stopped at \(state.agentSteps) agent steps with a checkpoint; run the same command again to resume.")
                 return .stopped(agentSteps: state.agentSteps)

@@ -1,4 +1,7 @@
 import Agent
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Environment
 import Foundation
@@ -69,12 +72,15 @@ struct TrainCommand: ParsableCommand {
         print("arena train: \(info.id) with \(settings.agent), protocol \(proto), seed \(seed), budget \(budget) agent steps (\(budget * frameSkip) frames)")
         print("run folder: \(dir.path)")
         print("effective agent configuration:\n\(trainer.agentConfig.prettyJSON())")
-        let stop = StopSignal.install()
-        let reporter = TrainingReporter(plain: plain)
+        ShutdownSignal.install()
+        defer { ShutdownSignal.uninstall() }
+        let reporter = ProgressReporter(isTerminal: !plain && isatty(1) != 0)
         var hooks = TrainerHooks()
-        hooks.shouldStop = { stop.requested }
+        hooks.shouldStop = { ShutdownSignal.requested }
         hooks.log = { reporter.message($0) }
-        hooks.progress = { reporter.update($0) }
+        hooks.progress = { snapshot, iterationDone in
+            if iterationDone { reporter.iterationFinished(snapshot) } else { reporter.update(snapshot) }
+        }
         let outcome = try trainer.run(hooks: hooks)
         reporter.finish()
         switch outcome {
