@@ -36,6 +36,10 @@ public final class AtariEnvironment {
     public private(set) var episodeFrames = 0
     public private(set) var episodeReturn = 0.0
 
+    /// Called after every emulator frame (resets, no-ops and skipped frames included), e.g. to
+    /// record a video of every frame. Nil in training.
+    public var frameObserver: ((ArcadeEnvironment) -> Void)?
+
     var rng: SeededGenerator
     private var lastLives = 0
     private let resizer: AreaResizer
@@ -76,6 +80,7 @@ public final class AtariEnvironment {
     /// game needs it. Returns after the observation is ready (`withFrame`).
     public func reset() throws {
         try arcade.reset()
+        frameObserver?(arcade)
         episodeSteps = 0
         episodeFrames = 0
         episodeReturn = 0
@@ -86,6 +91,7 @@ public final class AtariEnvironment {
             for _ in 0..<noops {
                 episodeReturn += Double(arcade.actALE(0))
                 episodeFrames += 1
+                frameObserver?(arcade)
                 capture()
                 if arcade.isGameOver { try arcade.reset(); episodeFrames = 0; episodeReturn = 0 }
             }
@@ -94,6 +100,7 @@ public final class AtariEnvironment {
             for _ in 0..<preprocessing.frameSkip {
                 episodeReturn += Double(arcade.act(fire))
                 episodeFrames += 1
+                frameObserver?(arcade)
                 capture()
                 if arcade.isGameOver { break }
             }
@@ -116,6 +123,7 @@ public final class AtariEnvironment {
         for i in 0..<skip {
             reward += arcade.actALE(aleAction)
             episodeFrames += 1
+            frameObserver?(arcade)
             gameOver = arcade.isGameOver
             let last = gameOver || episodeFrames >= preprocessing.maxEpisodeFrames || i == skip - 1
             if last || i == skip - 2 { capture() }

@@ -1,0 +1,169 @@
+import Agent
+import ArenaSupport
+import Environment
+import Foundation
+import NeuralNet
+import Testing
+import TestSupport
+@testable import Runner
+
+/// A run small enough for a test: Breakout (short random episodes), a tiny replay memory and
+/// network updates from step 64 on, two iterations of 150 agent steps.
+func tinyRun(budget: Int = 300) -> (RunSettings, DQNConfig) {
+    var s = RunSettings(game: "breakout", agent: "tiny", seed: 3, protocol: .nature2015, budgetAgentSteps: budget)
+    s.iterationSteps = 150
+    s.evalEpisodes = 1
+    s.finalEvalEpisodes = 2
+    var c = DQNConfig()
+    c.replayCapacity = 600
+    c.warmupSteps = 64
+    c.batchSize = 8
+    c.targetUpdatePeriod = 40
+    c.epsilonDecaySteps = 200
+    c.optimizer = OptimizerSettings(kind: .adam, learningRate: 1e-4, epsilon: 1.5e-4)
+    c.doubleDQN = true
+    c.nStep = 3
+    return (s, c)
+}
+
+func fileBytes(_ url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
+
+/// Metrics rows without their wall-clock fields, for comparing two runs.
+func comparableMetrics(_ dir: URL) throws -> [String] {
+    try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        .split(separator: "\n").map { line in
+            line.replacingOccurrences(of: #""wall_seconds": ?[0-9.e+-]+"#, with: "", options: .regularExpression)
+                .replacingOccurrences(of: #""steps_per_second": ?[0-9.e+-]+"#, with: "", options: .regularExpression)
+        }
+}
+
+@Suite(.serialized) struct TrainerTests {
+    init() { BLAS.setThreads(1) }
+
+    @Test func aTinyRunWritesEveryResultFile() throws {
+        let dir = try makeTemporaryDirectory("train")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (s, c) = tinyRun()
+        let trainer = try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory)
+        #expect(try trainer.run() == .finished)
+
+        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: dir.appendingPathComponent("config.json")))
+        #expect(record.game == "breakout" && record.seed == 3 && record.protocol == "nature2015" && record.aleVersion == "0.12.1")
+        #expect(record.agentConfig.evalEpsilon == 0.05)
+
+        let rows = try MetricsLog.readRows(from: dir.appendingPathComponent("metrics.jsonl"))
+        let iterations = rows.compactMap { if case .iteration(let m) = $0 { return m } else { return nil } }
+        #expect(iterations.map(\.agentSteps) == [150, 300])
+        #expect(iterations.allSatisfy { $0.evalEpisodes == 1 && $0.evalMeanReturn != nil && $0.loss != nil })
+        let trainEpisodes = rows.filter { if case .episode(let e) = $0 { return e.phase == .train } else { return false } }
+        #expect(trainEpisodes.count >= 1)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("metrics.csv").path))
+
+        let summary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: dir.appendingPathComponent("evaluation.json")))
+        #expect(summary.episodes.count == 2 && summary.game == "breakout")
+        #expect(summary.humanNormalized == GameCatalog.humanNormalized(score: summary.mean, game: "breakout"))
+
+        // Every evaluation episode file replays to the recorded score and final emulator state.
+        let episodes = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("episodes").path)
+        #expect(episodes.count == 4)  // one per iteration + two final
+        for name in episodes {
+            let record = try EpisodeFile.read(from: dir.appendingPathComponent("episodes").appendingPathComponent(name))
+            let env = try EpisodeReplayer.environment(for: record, romDirectory: testROMDirectory)
+            let outcome = try EpisodeReplayer.replay(record, in: env)
+            #expect(outcome.score == record.finalScore)
+        }
+        let (network, _) = try WeightsFile.load(from: dir.appendingPathComponent("weights.safetensors"))
+        #expect(network.dueling == c.dueling)
+    }
+
+    @Test func tensorBoardReadsTheScalars() throws {
+        let dir = try makeTemporaryDirectory("train-tb")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (s, c) = tinyRun()
+        try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory).run()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", packageRoot.appendingPathComponent("scripts/read_tfevents.py").path, dir.path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0, "scripts/read_tfevents.py failed: run `make test`, which installs tensorboard")
+        let obj = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let scalars = try #require(obj["scalars"] as? [String: Any])
+        for tag in ["train/episode_return", "eval/mean_return", "eval/human_normalized", "train/loss", "train/q_mean",
+                    "train/epsilon", "perf/steps_per_second"] {
+            #expect(scalars[tag] != nil, "missing TensorBoard tag \(tag)")
+        }
+        let evalPoints = try #require(scalars["eval/mean_return"] as? [[Double]])
+        #expect(evalPoints.map { Int($0[0]) } == [150, 300])
+    }
+
+    @Test func stoppedAndResumedRunEndsBitIdentical() throws {
+        let a = try makeTemporaryDirectory("train-a"), b = try makeTemporaryDirectory("train-b")
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let (s, c) = tinyRun()
+        try Trainer(settings: s, agentConfig: c, runDirectory: a, romDirectory: testROMDirectory).run()
+
+        // Stop mid-iteration (step 220), then resume in a new trainer.
+        var hooks = TrainerHooks()
+        var steps = 0
+        hooks.progressInterval = 1
+        hooks.progress = { snap, _ in steps = snap.agentSteps }
+        hooks.shouldStop = { steps >= 220 }
+        let first = try Trainer(settings: s, agentConfig: c, runDirectory: b, romDirectory: testROMDirectory).run(hooks: hooks)
+        #expect(first == .stopped(agentSteps: 220))
+        var logs: [String] = []
+        var resumeHooks = TrainerHooks()
+        resumeHooks.log = { logs.append($0) }
+        #expect(try Trainer(settings: s, agentConfig: c, runDirectory: b, romDirectory: testROMDirectory).run(hooks: resumeHooks) == .finished)
+        #expect(logs.contains { $0.contains("from checkpoint at 220") })
+        #expect(try fileBytes(a.appendingPathComponent("weights.safetensors")) == fileBytes(b.appendingPathComponent("weights.safetensors")))
+        let ma = try comparableMetrics(a), mb = try comparableMetrics(b)
+        #expect(ma == mb, "metrics differ: \(zip(ma, mb).filter { $0 != $1 }.prefix(2)) counts \(ma.count) vs \(mb.count)")
+    }
+
+    @Test func aDamagedNewestCheckpointFallsBackToTheOneBefore() throws {
+        let a = try makeTemporaryDirectory("train-a"), b = try makeTemporaryDirectory("train-b")
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let (s, c) = tinyRun()
+        try Trainer(settings: s, agentConfig: c, runDirectory: a, romDirectory: testROMDirectory).run()
+        var steps = 0
+        var hooks = TrainerHooks()
+        hooks.progressInterval = 1
+        hooks.progress = { snap, _ in steps = snap.agentSteps }
+        hooks.shouldStop = { steps >= 200 }
+        _ = try Trainer(settings: s, agentConfig: c, runDirectory: b, romDirectory: testROMDirectory).run(hooks: hooks)
+        // Tear the newest checkpoint's trainer state, as a crash in the middle of a disk write could.
+        let torn = b.appendingPathComponent("checkpoints/ckpt-200/trainer.json")
+        try Data("{\"agentSteps\": 2".utf8).write(to: torn)
+        var logs: [String] = []
+        var resumeHooks = TrainerHooks()
+        resumeHooks.log = { logs.append($0) }
+        #expect(try Trainer(settings: s, agentConfig: c, runDirectory: b, romDirectory: testROMDirectory).run(hooks: resumeHooks) == .finished)
+        #expect(logs.contains { $0.contains("ckpt-200") })
+        #expect(logs.contains { $0.contains("from checkpoint at 150") })
+        #expect(try fileBytes(a.appendingPathComponent("weights.safetensors")) == fileBytes(b.appendingPathComponent("weights.safetensors")))
+    }
+
+    @Test func aFolderWithAnotherRunIsRefused() throws {
+        let dir = try makeTemporaryDirectory("train-other")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var (s, c) = tinyRun(budget: 10)
+        s.evalEpisodes = 0
+        s.finalEvalEpisodes = 0
+        try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory).run()
+        c.batchSize = 16
+        #expect {
+            try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory).run()
+        } throws: { "\($0)".contains("holds a run with a different configuration") }
+    }
+
+    @Test func anUnwritableFolderIsAClearError() throws {
+        let (s, c) = tinyRun(budget: 10)
+        #expect {
+            try Trainer(settings: s, agentConfig: c, runDirectory: URL(fileURLWithPath: "/proc/arena-run"), romDirectory: testROMDirectory).run()
+        } throws: { "\($0)".contains("Cannot create the run folder /proc/arena-run") }
+    }
+}
