@@ -1,0 +1,103 @@
+import ArenaSupport
+import Foundation
+import Testing
+import TestSupport
+@testable import Runner
+
+/// Real processes, real signals: `arena train` killed with SIGKILL at an arbitrary moment and
+/// resumed must end with the same weights as an uninterrupted run; SIGTERM must checkpoint and
+/// exit 0.
+@Suite(.serialized) struct KillResumeTests {
+    /// The arena executable built beside the test bundle.
+    var arena: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena")
+    }
+
+    func writeAgent(in dir: URL) throws -> URL {
+        let (_, config) = tinyRun()
+        let url = dir.appendingPathComponent("tiny.json")
+        try JSONEncoder().encode(config).write(to: url)
+        return url
+    }
+
+    func start(_ out: URL, agent: URL) throws -> Process {
+        let p = Process()
+        p.executableURL = arena
+        p.arguments = ["train", "--game", "breakout", "--agent", agent.path, "--steps", "600", "--iteration-steps", "150",
+                       "--eval-episodes", "1", "--final-eval-episodes", "1", "--seed", "3", "--out", out.path, "--plain"]
+        var env = ProcessInfo.processInfo.environment
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        env["ARENA_ROM_DIR"] = testROMDirectory.path
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    func runToEnd(_ out: URL, agent: URL) throws -> Int32 {
+        let p = try start(out, agent: agent)
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    /// Waits (at most 120 s) until the run has a complete checkpoint at `steps` or later.
+    func waitForCheckpoint(_ run: URL, atLeast steps: Int, process: Process) throws {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && process.isRunning {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)) ?? []
+            if names.contains(where: { $0.hasPrefix("ckpt-") && !$0.hasSuffix(".tmp") && (Int($0.dropFirst(5)) ?? 0) >= steps }) { return }
+            usleep(20_000)
+        }
+        throw RunError("no checkpoint at \(steps) steps appeared within 120 s")
+    }
+
+    func weights(_ out: URL) throws -> Data {
+        try Data(contentsOf: out.appendingPathComponent("breakout/tiny/3/weights.safetensors"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena").path),
+                   "needs the arena executable built beside the tests (make test builds it)"))
+    func sigkillAtAnyMomentThenResumeEndsBitIdentical() throws {
+        let root = try makeTemporaryDirectory("kill")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let agent = try writeAgent(in: root)
+        let reference = root.appendingPathComponent("reference"), killed = root.appendingPathComponent("killed")
+        #expect(try runToEnd(reference, agent: agent) == 0)
+
+        // Kill twice at seeded random moments after a checkpoint, then let it finish.
+        var rng = SeededGenerator(seed: 11)
+        for after in [150, 300] {
+            let p = try start(killed, agent: agent)
+            try waitForCheckpoint(killed.appendingPathComponent("breakout/tiny/3"), atLeast: after, process: p)
+            usleep(UInt32(rng.next() % 1_500_000))
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+        }
+        #expect(try runToEnd(killed, agent: agent) == 0)
+        #expect(try weights(reference) == weights(killed))
+        let summary = try JSONDecoder().decode(EvaluationSummary.self,
+                                               from: Data(contentsOf: killed.appendingPathComponent("breakout/tiny/3/evaluation.json")))
+        #expect(summary.agentSteps == 600)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena").path),
+                   "needs the arena executable built beside the tests (make test builds it)"))
+    func sigtermWritesACheckpointAndExitsZero() throws {
+        let root = try makeTemporaryDirectory("term")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let agent = try writeAgent(in: root)
+        let out = root.appendingPathComponent("run")
+        let p = try start(out, agent: agent)
+        let run = out.appendingPathComponent("breakout/tiny/3")
+        try waitForCheckpoint(run, atLeast: 150, process: p)
+        usleep(300_000)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+        let store = CheckpointStore(directory: run.appendingPathComponent("checkpoints"))
+        let latest = try #require(try store.latestValid())
+        #expect(latest.agentSteps > 150)
+        #expect(try runToEnd(out, agent: agent) == 0)
+    }
+}
