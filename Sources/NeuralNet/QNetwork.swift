@@ -3,9 +3,9 @@
 //
 // Dimension legend (N batch, A actions)
 //   input  uint8 [N, 4, 84, 84] (NCHW, as stacked by the environment), scaled by 1/255
-//   conv1  32 8x8 stride 4 + ReLU  -> [32, N, 20, 20]  (CNHW internally, see Conv2D.swift)
-//   conv2  64 4x4 stride 2 + ReLU  -> [64, N, 9, 9]
-//   conv3  64 3x3 stride 1 + ReLU  -> [64, N, 7, 7]
+//   conv1  32 8x8 stride 4 + ReLU  -> [N, 20, 20, 32]  (NHWC internally, see Conv2D.swift)
+//   conv2  64 4x4 stride 2 + ReLU  -> [N, 9, 9, 64]
+//   conv3  64 3x3 stride 1 + ReLU  -> [N, 7, 7, 64]
 //   flatten (PyTorch order c*49 + y*7 + x) -> [N, 3136]
 //   plain:   fc1 3136 -> 512 + ReLU, fc2 512 -> A                         -> q [N, A]
 //   dueling: fc1_value 3136 -> 512 + ReLU, value 512 -> 1
@@ -144,6 +144,8 @@ struct NetworkWorkspace {
     let arena: FloatArena
     /// Per conv: patch matrix (reused as dCol in backward), post-ReLU output, output gradient.
     let col: [Int], act: [Int], dAct: [Int]
+    /// Gradient of a conv weight in patch order, before it is scattered back to OIHW.
+    let dPatchWeights: Int
     /// [N, flat] and its gradient.
     let flat: Int, dFlat: Int
     /// Hidden activations [N, hidden] (plain: 1; dueling: value stream, advantage stream).
@@ -156,11 +158,12 @@ struct NetworkWorkspace {
         self.network = network
         self.capacity = capacity
         var total = 0
-        func take(_ n: Int) -> Int { defer { total += n }; return total }
+        func take(_ n: Int) -> Int { defer { total += (n + 15) / 16 * 16 }; return total }  // 64-byte aligned
         func takeGrad(_ n: Int) -> Int { withGradients ? take(n) : -1 }
         col = network.convs.map { take($0.colCount(batch: capacity)) }
         act = network.convs.map { take($0.outputCount(batch: capacity)) }
         dAct = network.convs.map { takeGrad($0.outputCount(batch: capacity)) }
+        dPatchWeights = takeGrad(network.convs.map(\.weightCount).max() ?? 0)
         flat = take(capacity * network.flatFeatures)
         dFlat = takeGrad(capacity * network.flatFeatures)
         let streams = network.config.dueling ? 2 : 1
@@ -178,44 +181,59 @@ struct NetworkWorkspace {
 }
 
 extension QNetwork {
+    /// Floats of the patch-order copy of the conv weights that read NHWC input (conv2, conv3).
+    var patchWeightCount: Int { convs.dropFirst().map(\.weightCount).reduce(0, +) }
+
+    private func patchWeightOffset(_ i: Int) -> Int { convs[1..<i].map(\.weightCount).reduce(0, +) }
+
+    /// Fills `pw` (patchWeightCount floats) from the parameters; call after the parameters change.
+    func preparePatchWeights(parameters p: UnsafePointer<Float>, into pw: UnsafeMutablePointer<Float>) {
+        for i in 1..<convs.count { convs[i].permuteWeights(parameters: p, into: pw + patchWeightOffset(i)) }
+    }
+
+    /// Conv i's weight in its patch order: OIHW itself for conv1, the prepared copy otherwise.
+    private func patchWeights(_ i: Int, _ p: UnsafePointer<Float>, _ pw: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        i == 0 ? p + convs[0].weightOffset : pw + patchWeightOffset(i)
+    }
+
     /// Forward pass for `batch` observations; the Q-values end at `ws + workspace.q` ([N, A]).
-    /// Every activation stays in the workspace for `backward`.
-    func forward(parameters p: UnsafePointer<Float>, observations: UnsafePointer<UInt8>, batch: Int,
+    /// Every activation stays in the workspace for `backward`. `pw` holds the patch weights
+    /// prepared from the same parameters (`preparePatchWeights`).
+    func forward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
+                 observations: UnsafePointer<UInt8>, batch: Int,
                  workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>) {
         precondition(batch >= 1 && batch <= w.capacity,
                      "batch must be in 1...\(w.capacity) (the workspace capacity), got \(batch)")
         // conv1 reads the uint8 observations directly; the 1/255 scaling rides on the GEMM's alpha.
         convs[0].im2col(observations: observations, batch: batch, col: ws + w.col[0])
-        convs[0].forward(col: ws + w.col[0], batch: batch, parameters: p, output: ws + w.act[0], inputScale: 1 / 255)
-        Activations.reluForward(ws + w.act[0], count: convs[0].outputCount(batch: batch))
+        convs[0].forward(col: ws + w.col[0], batch: batch, weights: patchWeights(0, p, pw),
+                         bias: p + convs[0].biasOffset, output: ws + w.act[0], inputScale: 1 / 255, relu: true)
         for i in 1..<convs.count {
             convs[i].im2col(input: ws + w.act[i - 1], batch: batch, col: ws + w.col[i])
-            convs[i].forward(col: ws + w.col[i], batch: batch, parameters: p, output: ws + w.act[i])
-            Activations.reluForward(ws + w.act[i], count: convs[i].outputCount(batch: batch))
+            convs[i].forward(col: ws + w.col[i], batch: batch, weights: patchWeights(i, p, pw),
+                             bias: p + convs[i].biasOffset, output: ws + w.act[i], relu: true)
         }
         let last = convs[convs.count - 1]
-        Activations.cnhwToFlat(ws + w.act[convs.count - 1], channels: last.outChannels, batch: batch,
+        Activations.nhwcToFlat(ws + w.act[convs.count - 1], channels: last.outChannels, batch: batch,
                                pixels: last.outPixels, into: ws + w.flat)
-        let hiddenCount = batch * shape.hidden
         if config.dueling {
             for s in 0..<2 {
-                linears[s].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[s])
-                Activations.reluForward(ws + w.hidden[s], count: hiddenCount)
+                linears[s].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[s], relu: true)
             }
             linears[2].forward(input: ws + w.hidden[0], batch: batch, parameters: p, output: ws + w.value)
             linears[3].forward(input: ws + w.hidden[1], batch: batch, parameters: p, output: ws + w.advantage)
             Activations.duelingForward(value: ws + w.value, advantage: ws + w.advantage, batch: batch,
                                        actions: config.actions, q: ws + w.q)
         } else {
-            linears[0].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[0])
-            Activations.reluForward(ws + w.hidden[0], count: hiddenCount)
+            linears[0].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[0], relu: true)
             linears[1].forward(input: ws + w.hidden[0], batch: batch, parameters: p, output: ws + w.q)
         }
     }
 
     /// Backward pass from dq (at `ws + workspace.dq`, [N, A]) after `forward` on the same batch:
     /// ACCUMULATES parameter gradients into `g`. conv1's input gradient is never computed.
-    func backward(parameters p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, batch: Int,
+    func backward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
+                  gradients g: UnsafeMutablePointer<Float>, batch: Int,
                   workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>) {
         precondition(w.dq >= 0, "backward needs a workspace built with gradients")
         let hiddenCount = batch * shape.hidden
@@ -240,16 +258,22 @@ extension QNetwork {
         }
         let lastIndex = convs.count - 1
         let last = convs[lastIndex]
-        Activations.flatToCNHW(ws + w.dFlat, channels: last.outChannels, batch: batch, pixels: last.outPixels,
+        Activations.flatToNHWC(ws + w.dFlat, channels: last.outChannels, batch: batch, pixels: last.outPixels,
                                into: ws + w.dAct[lastIndex])
         for i in stride(from: lastIndex, through: 0, by: -1) {
             let conv = convs[i]
             Activations.reluBackward(output: ws + w.act[i], gradient: ws + w.dAct[i], count: conv.outputCount(batch: batch))
-            conv.backwardParameters(col: ws + w.col[i], dOutput: ws + w.dAct[i], batch: batch, gradients: g,
-                                    inputScale: i == 0 ? 1 / 255 : 1)
-            if i > 0 {
+            if i == 0 {
+                // conv1's patch order is OIHW: accumulate straight into the gradient buffer.
+                conv.backwardParameters(col: ws + w.col[0], dOutput: ws + w.dAct[0], batch: batch,
+                                        dWeights: g + conv.weightOffset, beta: 1, dBias: g + conv.biasOffset,
+                                        inputScale: 1 / 255)
+            } else {
+                conv.backwardParameters(col: ws + w.col[i], dOutput: ws + w.dAct[i], batch: batch,
+                                        dWeights: ws + w.dPatchWeights, beta: 0, dBias: g + conv.biasOffset)
+                conv.accumulatePermutedGradient(ws + w.dPatchWeights, into: g)
                 // The patch matrix is consumed: reuse it as dCol.
-                conv.backwardInput(dOutput: ws + w.dAct[i], batch: batch, parameters: p,
+                conv.backwardInput(dOutput: ws + w.dAct[i], batch: batch, weights: patchWeights(i, p, pw),
                                    dCol: ws + w.col[i], dInput: ws + w.dAct[i - 1])
             }
         }

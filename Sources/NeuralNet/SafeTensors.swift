@@ -67,10 +67,14 @@ public struct SafeTensors: Sendable, Equatable {
         withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
         out.append(contentsOf: headerBytes)
         for t in tensors {
+            #if _endian(little)
+            t.values.withUnsafeBytes { out.append(contentsOf: $0) }  // already little-endian
+            #else
             for v in t.values {
                 var bits = v.bitPattern.littleEndian
                 withUnsafeBytes(of: &bits) { out.append(contentsOf: $0) }
             }
+            #endif
         }
         return out
     }
@@ -101,7 +105,8 @@ public struct SafeTensors: Sendable, Equatable {
         let dataCount = bytes.count - headerEnd
         var metadata: [String: String] = [:]
         var entries: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
-        for (key, value) in object {
+        for key in object.keys.sorted() {  // sorted: the first problem reported is deterministic
+            guard let value = object[key] else { continue }
             if key == "__metadata__" {
                 guard let dict = value as? [String: Any] else {
                     throw SafeTensorsProblem("its __metadata__ is not an object of strings")
@@ -166,14 +171,15 @@ public struct SafeTensors: Sendable, Equatable {
                 let count = (e.end - e.begin) / 4
                 values = [Float](repeating: 0, count: count)
                 bytes.withUnsafeBytes { raw in
-                    values.withUnsafeMutableBufferPointer { dst in
-                        for i in 0..<count {
-                            // safe because: headerEnd + end <= bytes.count (checked above).
-                            let bits = raw.loadUnaligned(fromByteOffset: headerEnd + e.begin + 4 * i, as: UInt32.self)
-                            dst[i] = Float(bitPattern: UInt32(littleEndian: bits))
-                        }
+                    values.withUnsafeMutableBytes { dst in
+                        // safe because: headerEnd + end <= bytes.count (checked above) and dst
+                        // holds exactly end - begin bytes.
+                        dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[(headerEnd + e.begin)..<(headerEnd + e.end)]))
                     }
                 }
+                #if _endian(big)
+                values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+                #endif
             }
             tensors.append(Tensor(name: e.name, dtype: e.dtype, shape: e.shape, values: values))
         }
