@@ -14,7 +14,7 @@ enum Activations {
 
     /// grad *= (output > 0), in place; `output` is the ReLU's output.
     static func reluBackward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { gradient[i] = output[i] > 0 ? gradient[i] : 0 }
+        Vectorized.reluBackward(output: output, gradient: gradient, count: count)
     }
 
     /// y[r][c] += bias[c] for a row-major [rows, columns] matrix, then ReLU when `relu`.
@@ -22,21 +22,13 @@ enum Activations {
                         relu: Bool) {
         for r in 0..<rows {
             // safe because: y holds rows * columns floats, bias holds columns.
-            let row = y + r * columns
-            if relu {
-                for c in 0..<columns { row[c] = max(row[c] + bias[c], 0) }
-            } else {
-                for c in 0..<columns { row[c] += bias[c] }
-            }
+            Vectorized.addBias(bias, to: y + r * columns, count: columns, relu: relu)
         }
     }
 
     /// sums[c] += sum_r x[r][c] for a row-major [rows, columns] matrix.
     static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, to sums: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let row = x + r * columns
-            for c in 0..<columns { sums[c] += row[c] }
-        }
+        for r in 0..<rows { Vectorized.add(x + r * columns, to: sums, count: columns) }
     }
 
     /// [N, P, C] -> [N, C*P] (per-sample transpose).

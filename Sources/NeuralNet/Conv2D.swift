@@ -123,7 +123,9 @@ public struct Conv2D: Sendable, Equatable {
                         for ky in 0..<kernel {
                             // safe because: as above; the observations hold N*C*H*W bytes.
                             let src = corner + ky * inWidth
-                            for kx in 0..<kernel { dst[kx] = Float(src[kx]) }
+                            var kx = 0
+                            while kx + 8 <= kernel { store8(Vectorized.widen8(src + kx), dst + kx); kx += 8 }
+                            while kx < kernel { dst[kx] = Float(src[kx]); kx += 1 }
                             dst += kernel
                         }
                     }
@@ -174,8 +176,7 @@ public struct Conv2D: Sendable, Equatable {
                     let corner = dInput + ((n * inHeight + y * stride) * inWidth + x * stride) * inChannels
                     for ky in 0..<kernel {
                         // safe because: the mirror of im2col's indices.
-                        let dst = corner + ky * inWidth * inChannels, src = row + ky * run
-                        for i in 0..<run { dst[i] += src[i] }
+                        Vectorized.add(row + ky * run, to: corner + ky * inWidth * inChannels, count: run)
                     }
                     row += patchRows
                 }

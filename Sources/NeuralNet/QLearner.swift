@@ -278,7 +278,10 @@ public final class QLearner {
             stats.qMean = qSum / Float(n)
             // 4. Backward, clip, step.
             gradients.zero()
-            net.backward(parameters: p, patchWeights: pw, gradients: g, batch: n, workspace: train, base: ws)
+            batch.observations.withUnsafeBufferPointer { obs in
+                net.backward(parameters: p, patchWeights: pw, gradients: g, observations: obs.base, batch: n,
+                             workspace: train, base: ws)
+            }
             let count = net.parameterCount
             if let maxNorm = gradientClipNorm {
                 stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm)

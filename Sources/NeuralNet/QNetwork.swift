@@ -160,7 +160,11 @@ struct NetworkWorkspace {
         var total = 0
         func take(_ n: Int) -> Int { defer { total += (n + 15) / 16 * 16 }; return total }  // 64-byte aligned
         func takeGrad(_ n: Int) -> Int { withGradients ? take(n) : -1 }
-        col = network.convs.map { take($0.colCount(batch: capacity)) }
+        // conv1's patch matrix is built and consumed a few samples at a time (it stays in L2);
+        // the others are kept whole for the backward pass.
+        col = network.convs.enumerated().map { i, conv in
+            take(conv.colCount(batch: i == 0 ? min(capacity, QNetwork.conv1ChunkSamples) : capacity))
+        }
         act = network.convs.map { take($0.outputCount(batch: capacity)) }
         dAct = network.convs.map { takeGrad($0.outputCount(batch: capacity)) }
         dPatchWeights = takeGrad(network.convs.map(\.weightCount).max() ?? 0)
@@ -181,6 +185,9 @@ struct NetworkWorkspace {
 }
 
 extension QNetwork {
+    /// Samples per conv1 patch-matrix chunk: 2 x 400 x 256 floats = 800 KB, inside a 1 MB L2.
+    static let conv1ChunkSamples = 2
+
     /// Floats of the patch-order copy of the conv weights that read NHWC input (conv2, conv3).
     var patchWeightCount: Int { convs.dropFirst().map(\.weightCount).reduce(0, +) }
 
@@ -204,10 +211,17 @@ extension QNetwork {
                  workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>) {
         precondition(batch >= 1 && batch <= w.capacity,
                      "batch must be in 1...\(w.capacity) (the workspace capacity), got \(batch)")
-        // conv1 reads the uint8 observations directly; the 1/255 scaling rides on the GEMM's alpha.
-        convs[0].im2col(observations: observations, batch: batch, col: ws + w.col[0])
-        convs[0].forward(col: ws + w.col[0], batch: batch, weights: patchWeights(0, p, pw),
-                         bias: p + convs[0].biasOffset, output: ws + w.act[0], inputScale: 1 / 255, relu: true)
+        // conv1 reads the uint8 observations directly, a chunk of samples at a time; the 1/255
+        // scaling rides on the GEMM's alpha.
+        let c1 = convs[0]
+        var start = 0
+        while start < batch {
+            let m = min(QNetwork.conv1ChunkSamples, batch - start)
+            c1.im2col(observations: observations + start * observationBytes, batch: m, col: ws + w.col[0])
+            c1.forward(col: ws + w.col[0], batch: m, weights: patchWeights(0, p, pw), bias: p + c1.biasOffset,
+                       output: ws + w.act[0] + start * c1.outPixels * c1.outChannels, inputScale: 1 / 255, relu: true)
+            start += m
+        }
         for i in 1..<convs.count {
             convs[i].im2col(input: ws + w.act[i - 1], batch: batch, col: ws + w.col[i])
             convs[i].forward(col: ws + w.col[i], batch: batch, weights: patchWeights(i, p, pw),
@@ -230,10 +244,11 @@ extension QNetwork {
         }
     }
 
-    /// Backward pass from dq (at `ws + workspace.dq`, [N, A]) after `forward` on the same batch:
+    /// Backward pass from dq (at `ws + workspace.dq`, [N, A]) after `forward` on the same
+    /// observations:
     /// ACCUMULATES parameter gradients into `g`. conv1's input gradient is never computed.
     func backward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
-                  gradients g: UnsafeMutablePointer<Float>, batch: Int,
+                  gradients g: UnsafeMutablePointer<Float>, observations: UnsafePointer<UInt8>, batch: Int,
                   workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>) {
         precondition(w.dq >= 0, "backward needs a workspace built with gradients")
         let hiddenCount = batch * shape.hidden
@@ -264,10 +279,17 @@ extension QNetwork {
             let conv = convs[i]
             Activations.reluBackward(output: ws + w.act[i], gradient: ws + w.dAct[i], count: conv.outputCount(batch: batch))
             if i == 0 {
-                // conv1's patch order is OIHW: accumulate straight into the gradient buffer.
-                conv.backwardParameters(col: ws + w.col[0], dOutput: ws + w.dAct[0], batch: batch,
-                                        dWeights: g + conv.weightOffset, beta: 1, dBias: g + conv.biasOffset,
-                                        inputScale: 1 / 255)
+                // conv1's patch order is OIHW: accumulate straight into the gradient buffer,
+                // rebuilding its patch matrix chunk by chunk from the observations.
+                var start = 0
+                while start < batch {
+                    let m = min(QNetwork.conv1ChunkSamples, batch - start)
+                    conv.im2col(observations: observations + start * observationBytes, batch: m, col: ws + w.col[0])
+                    conv.backwardParameters(col: ws + w.col[0], dOutput: ws + w.dAct[0] + start * conv.outPixels * conv.outChannels,
+                                            batch: m, dWeights: g + conv.weightOffset, beta: 1, dBias: g + conv.biasOffset,
+                                            inputScale: 1 / 255)
+                    start += m
+                }
             } else {
                 conv.backwardParameters(col: ws + w.col[i], dOutput: ws + w.dAct[i], batch: batch,
                                         dWeights: ws + w.dPatchWeights, beta: 0, dBias: g + conv.biasOffset)

@@ -175,7 +175,7 @@ import Testing
                 net.preparePatchWeights(parameters: p.base, into: pw.baseAddress!)
                 net.forward(parameters: p.base, patchWeights: pw.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
                 (base + ws.dq).update(from: c.base, count: batch * 3)
-                net.backward(parameters: p.base, patchWeights: pw.baseAddress!, gradients: g.baseAddress!, batch: batch, workspace: ws, base: base)
+                net.backward(parameters: p.base, patchWeights: pw.baseAddress!, gradients: g.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
             }
         } } } } }
 
