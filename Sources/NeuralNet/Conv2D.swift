@@ -123,9 +123,7 @@ public struct Conv2D: Sendable, Equatable {
                         for ky in 0..<kernel {
                             // safe because: as above; the observations hold N*C*H*W bytes.
                             let src = corner + ky * inWidth
-                            var kx = 0
-                            while kx + 8 <= kernel { store8(Vectorized.widen8(src + kx), dst + kx); kx += 8 }
-                            while kx < kernel { dst[kx] = Float(src[kx]); kx += 1 }
+                            Vectorized.widen(src, to: dst, count: kernel)
                             dst += kernel
                         }
                     }

@@ -136,7 +136,8 @@ public final class QLearner {
         gradients = FloatArena(count: net.parameterCount)
         moment1 = FloatArena(count: net.parameterCount)
         moment2 = FloatArena(count: net.parameterCount)
-        train = NetworkWorkspace(network: net, capacity: batchSize, withGradients: true)
+        // Double DQN runs the online network over s and s' as one batch of 2N.
+        train = NetworkWorkspace(network: net, capacity: doubleDQN ? 2 * batchSize : batchSize, withGradients: true)
         act = NetworkWorkspace(network: net, capacity: 1, withGradients: false)
         scratch = FloatArena(count: 2 * batchSize * network.actions)
         onlinePatch = FloatArena(count: net.patchWeightCount)
@@ -190,7 +191,7 @@ public final class QLearner {
             train.arena.withBase { ws in
                 var start = 0
                 while start < count {
-                    let n = min(batchSize, count - start)
+                    let n = min(train.capacity, count - start)
                     net.forward(parameters: p, patchWeights: pw, observations: observations + start * bytes, batch: n,
                                 workspace: train, base: ws)
                     (q + start * a).update(from: ws + train.q, count: n * a)
@@ -236,19 +237,16 @@ public final class QLearner {
         gradients.withBase { g in
         train.arena.withBase { ws in
         scratch.withBase { s in
-            // 1. Bootstrap values from s'.
+            // 1. Target-network values of s'; 2. online forward on s (activations kept for
+            // backward), and with Double DQN on s' too, in the same pass (rows n..<2n).
             batch.nextObservations.withUnsafeBufferPointer { next in
-                let nextBase = next.base
-                net.forward(parameters: tp, patchWeights: tpw, observations: nextBase, batch: n, workspace: train, base: ws)
-                s.update(from: ws + train.q, count: n * a)
-                if doubleDQN {
-                    net.forward(parameters: p, patchWeights: pw, observations: nextBase, batch: n, workspace: train, base: ws)
-                    (s + n * a).update(from: ws + train.q, count: n * a)
+                batch.observations.withUnsafeBufferPointer { obs in
+                    net.forward(parameters: tp, patchWeights: tpw, observations: next.base, batch: n, workspace: train, base: ws)
+                    s.update(from: ws + train.q, count: n * a)
+                    net.forward(parameters: p, patchWeights: pw, observations: obs.base, batch: n,
+                                moreObservations: doubleDQN ? next.base : nil, moreCount: n, workspace: train, base: ws)
+                    if doubleDQN { (s + n * a).update(from: ws + train.q + n * a, count: n * a) }
                 }
-            }
-            // 2. Online forward on s (activations kept for backward).
-            batch.observations.withUnsafeBufferPointer { obs in
-                net.forward(parameters: p, patchWeights: pw, observations: obs.base, batch: n, workspace: train, base: ws)
             }
             // 3. TD errors, loss and dL/dQ.
             let q = ws + train.q, dq = ws + train.dq

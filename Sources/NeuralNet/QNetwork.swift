@@ -206,22 +206,33 @@ extension QNetwork {
     /// Forward pass for `batch` observations; the Q-values end at `ws + workspace.q` ([N, A]).
     /// Every activation stays in the workspace for `backward`. `pw` holds the patch weights
     /// prepared from the same parameters (`preparePatchWeights`).
+    ///
+    /// With `moreObservations`, samples `batch ..< batch + moreCount` come from there (one forward
+    /// pass over s and s' for Double DQN); the first `batch` rows of every buffer are those of
+    /// `observations`, so `backward(batch:)` can follow.
     func forward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
-                 observations: UnsafePointer<UInt8>, batch: Int,
+                 observations: UnsafePointer<UInt8>, batch firstCount: Int,
+                 moreObservations: UnsafePointer<UInt8>? = nil, moreCount: Int = 0,
                  workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>) {
-        precondition(batch >= 1 && batch <= w.capacity,
+        let batch = firstCount + (moreObservations == nil ? 0 : moreCount)
+        precondition(firstCount >= 1 && batch <= w.capacity,
                      "batch must be in 1...\(w.capacity) (the workspace capacity), got \(batch)")
         // conv1 reads the uint8 observations directly, a chunk of samples at a time; the 1/255
         // scaling rides on the GEMM's alpha.
         let c1 = convs[0]
-        var start = 0
-        while start < batch {
-            let m = min(QNetwork.conv1ChunkSamples, batch - start)
-            c1.im2col(observations: observations + start * observationBytes, batch: m, col: ws + w.col[0])
-            c1.forward(col: ws + w.col[0], batch: m, weights: patchWeights(0, p, pw), bias: p + c1.biasOffset,
-                       output: ws + w.act[0] + start * c1.outPixels * c1.outChannels, inputScale: 1 / 255, relu: true)
-            start += m
+        let rowFloats = c1.outPixels * c1.outChannels
+        func conv1(_ source: UnsafePointer<UInt8>, count: Int, firstRow: Int) {
+            var start = 0
+            while start < count {
+                let m = min(QNetwork.conv1ChunkSamples, count - start)
+                c1.im2col(observations: source + start * observationBytes, batch: m, col: ws + w.col[0])
+                c1.forward(col: ws + w.col[0], batch: m, weights: patchWeights(0, p, pw), bias: p + c1.biasOffset,
+                           output: ws + w.act[0] + (firstRow + start) * rowFloats, inputScale: 1 / 255, relu: true)
+                start += m
+            }
         }
+        conv1(observations, count: firstCount, firstRow: 0)
+        if let more = moreObservations { conv1(more, count: moreCount, firstRow: firstCount) }
         for i in 1..<convs.count {
             convs[i].im2col(input: ws + w.act[i - 1], batch: batch, col: ws + w.col[i])
             convs[i].forward(col: ws + w.col[i], batch: batch, weights: patchWeights(i, p, pw),

@@ -1,91 +1,78 @@
-// Element-wise kernels written with SIMD8<Float>, so they vectorize whatever the target CPU
-// flags (the package builds for baseline x86-64, where the auto-vectorizer leaves loops with
-// sqrt, max or several pointers scalar). Every operation is element-wise or a per-column sum
-// in a fixed order, so results are bit-identical to the scalar loops.
+// Element-wise kernels written with SSE intrinsics on x86-64 (plain loops elsewhere). The package
+// builds for baseline x86-64, where the auto-vectorizer leaves loops with sqrt, max or several
+// pointers scalar, and Swift's generic SIMD types are slow in debug builds. Every operation is
+// element-wise or a per-column sum in a fixed order, so results are bit-identical to the scalar
+// loops (sqrtps and divps are IEEE-exact like their scalar forms).
 //
 // Legend: count elements; rows x columns row-major matrices.
 
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+
+typealias Float4 = SIMD4<Float>
+
+@inline(__always) private func ld(_ p: UnsafePointer<Float>) -> Float4 { _mm_loadu_ps(p) }
+@inline(__always) private func st(_ v: Float4, _ p: UnsafeMutablePointer<Float>) { _mm_storeu_ps(p, v) }
+@inline(__always) private func splat(_ x: Float) -> Float4 { _mm_set1_ps(x) }
 #endif
-
-typealias Float8 = SIMD8<Float>
-
-/// Lane-wise square root. The standard library's SIMD squareRoot is a scalar loop with a libm
-/// fallback; SSE's sqrtps is the same IEEE-exact operation on four lanes.
-@inline(__always)
-func sqrt8(_ v: Float8) -> Float8 {
-    #if arch(x86_64)
-    return Float8(lowHalf: _mm_sqrt_ps(v.lowHalf), highHalf: _mm_sqrt_ps(v.highHalf))
-    #else
-    return v.squareRoot()
-    #endif
-}
-
-/// Lane-wise max(v, 0) (for the inputs here: finite floats).
-@inline(__always)
-func relu8(_ v: Float8) -> Float8 {
-    #if arch(x86_64)
-    let zero = SIMD4<Float>.zero
-    return Float8(lowHalf: _mm_max_ps(v.lowHalf, zero), highHalf: _mm_max_ps(v.highHalf, zero))
-    #else
-    return pointwiseMax(v, .zero)
-    #endif
-}
-
-@inline(__always)
-func load8(_ p: UnsafePointer<Float>) -> Float8 {
-    UnsafeRawPointer(p).loadUnaligned(as: Float8.self)
-}
-
-@inline(__always)
-func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float8.self)
-}
 
 enum Vectorized {
     /// dst[i] += src[i].
-    @inline(__always)
     static func add(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
-        while i + 8 <= count {
-            // safe because: i + 8 <= count for both buffers.
-            store8(load8(dst + i) + load8(src + i), dst + i)
-            i += 8
+        #if arch(x86_64)
+        while i + 4 <= count {
+            // safe because: i + 4 <= count for both buffers.
+            st(_mm_add_ps(ld(dst + i), ld(src + i)), dst + i)
+            i += 4
         }
+        #endif
         while i < count { dst[i] += src[i]; i += 1 }
     }
 
     /// row[c] = relu ? max(row[c] + bias[c], 0) : row[c] + bias[c].
-    @inline(__always)
     static func addBias(_ bias: UnsafePointer<Float>, to row: UnsafeMutablePointer<Float>, count: Int, relu: Bool) {
+        guard relu else { add(bias, to: row, count: count); return }
         var i = 0
-        if relu {
-            while i + 8 <= count {
-                store8(relu8(load8(row + i) + load8(bias + i)), row + i)
-                i += 8
-            }
-            while i < count { row[i] = max(row[i] + bias[i], 0); i += 1 }
-        } else {
-            add(bias, to: row, count: count)
+        #if arch(x86_64)
+        let zero = _mm_setzero_ps()
+        while i + 4 <= count {
+            st(_mm_max_ps(_mm_add_ps(ld(row + i), ld(bias + i)), zero), row + i)
+            i += 4
         }
+        #endif
+        while i < count { row[i] = max(row[i] + bias[i], 0); i += 1 }
     }
 
     /// gradient[i] = output[i] > 0 ? gradient[i] : 0.
     static func reluBackward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
-        while i + 8 <= count {
-            let keep = load8(output + i) .> Float8.zero
-            store8(Float8.zero.replacing(with: load8(gradient + i), where: keep), gradient + i)
-            i += 8
+        #if arch(x86_64)
+        let zero = _mm_setzero_ps()
+        while i + 4 <= count {
+            st(_mm_and_ps(_mm_cmpgt_ps(ld(output + i), zero), ld(gradient + i)), gradient + i)
+            i += 4
         }
+        #endif
         while i < count { gradient[i] = output[i] > 0 ? gradient[i] : 0; i += 1 }
     }
 
-    /// Eight uint8 values as floats.
+    /// dst[i] = Float(src[i]) for `count` bytes.
     @inline(__always)
-    static func widen8(_ p: UnsafePointer<UInt8>) -> Float8 {
-        Float8(UnsafeRawPointer(p).loadUnaligned(as: SIMD8<UInt8>.self))
+    static func widen(_ src: UnsafePointer<UInt8>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        #if arch(x86_64)
+        let zero = _mm_setzero_si128()
+        while i + 8 <= count {
+            // Eight bytes -> eight 32-bit integers -> eight floats (SSE2 unpacks).
+            let bytes = _mm_loadl_epi64(UnsafeRawPointer(src + i).assumingMemoryBound(to: __m128i.self))
+            let words = _mm_unpacklo_epi8(bytes, zero)
+            st(_mm_cvtepi32_ps(_mm_unpacklo_epi16(words, zero)), dst + i)
+            st(_mm_cvtepi32_ps(_mm_unpackhi_epi16(words, zero)), dst + i + 4)
+            i += 8
+        }
+        #endif
+        while i < count { dst[i] = Float(src[i]); i += 1 }
     }
 
     /// DeepMind's centered RMSProp over count parameters (see OptimizerConfig).
@@ -94,18 +81,20 @@ enum Vectorized {
                                 m2: UnsafeMutablePointer<Float>, count: Int) {
         let oneMinus = 1 - decay
         var i = 0
-        let d8 = Float8(repeating: decay), o8 = Float8(repeating: oneMinus)
-        let lr8 = Float8(repeating: lr), e8 = Float8(repeating: epsilon)
-        while i + 8 <= count {
-            // safe because: i + 8 <= count in all four buffers.
-            let gi = load8(g + i)
-            let avg = d8 * load8(m1 + i) + o8 * gi
-            let sq = d8 * load8(m2 + i) + o8 * gi * gi
-            store8(avg, m1 + i)
-            store8(sq, m2 + i)
-            store8(load8(p + i) - lr8 * gi / sqrt8(sq - avg * avg + e8), p + i)
-            i += 8
+        #if arch(x86_64)
+        let d4 = splat(decay), o4 = splat(oneMinus), lr4 = splat(lr), e4 = splat(epsilon)
+        while i + 4 <= count {
+            // safe because: i + 4 <= count in all four buffers.
+            let gi = ld(g + i)
+            let avg = _mm_add_ps(_mm_mul_ps(d4, ld(m1 + i)), _mm_mul_ps(o4, gi))
+            let sq = _mm_add_ps(_mm_mul_ps(d4, ld(m2 + i)), _mm_mul_ps(_mm_mul_ps(o4, gi), gi))
+            st(avg, m1 + i)
+            st(sq, m2 + i)
+            let denom = _mm_sqrt_ps(_mm_add_ps(_mm_sub_ps(sq, _mm_mul_ps(avg, avg)), e4))
+            st(_mm_sub_ps(ld(p + i), _mm_div_ps(_mm_mul_ps(lr4, gi), denom)), p + i)
+            i += 4
         }
+        #endif
         while i < count {
             let gi = g[i]
             let avg = decay * m1[i] + oneMinus * gi
@@ -122,18 +111,20 @@ enum Vectorized {
                      p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m1: UnsafeMutablePointer<Float>,
                      m2: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
-        let b1 = Float8(repeating: beta1), c1 = Float8(repeating: 1 - beta1)
-        let b2 = Float8(repeating: beta2), c2 = Float8(repeating: 1 - beta2)
-        let s8 = Float8(repeating: stepSize), bs = Float8(repeating: bias2Sqrt), e8 = Float8(repeating: epsilon)
-        while i + 8 <= count {
-            let gi = load8(g + i)
-            let m = b1 * load8(m1 + i) + c1 * gi
-            let v = b2 * load8(m2 + i) + c2 * gi * gi
-            store8(m, m1 + i)
-            store8(v, m2 + i)
-            store8(load8(p + i) - s8 * m / (sqrt8(v) / bs + e8), p + i)
-            i += 8
+        #if arch(x86_64)
+        let b1 = splat(beta1), c1 = splat(1 - beta1), b2 = splat(beta2), c2 = splat(1 - beta2)
+        let s4 = splat(stepSize), bs = splat(bias2Sqrt), e4 = splat(epsilon)
+        while i + 4 <= count {
+            let gi = ld(g + i)
+            let m = _mm_add_ps(_mm_mul_ps(b1, ld(m1 + i)), _mm_mul_ps(c1, gi))
+            let v = _mm_add_ps(_mm_mul_ps(b2, ld(m2 + i)), _mm_mul_ps(_mm_mul_ps(c2, gi), gi))
+            st(m, m1 + i)
+            st(v, m2 + i)
+            let denom = _mm_add_ps(_mm_div_ps(_mm_sqrt_ps(v), bs), e4)
+            st(_mm_sub_ps(ld(p + i), _mm_div_ps(_mm_mul_ps(s4, m), denom)), p + i)
+            i += 4
         }
+        #endif
         while i < count {
             let gi = g[i]
             let m = beta1 * m1[i] + (1 - beta1) * gi

@@ -139,7 +139,7 @@ import Testing
     @Test(arguments: [false, true])
     func wholeNetworkGradients(dueling: Bool) {
         let net = QNetwork(config: QNetworkConfig(actions: 3, dueling: dueling), shape: smallShape)
-        let batch = 2
+        let batch = QNetwork.conv1ChunkSamples + 1  // a full and a partial conv1 chunk
         let ws = NetworkWorkspace(network: net, capacity: batch, withGradients: true)
         var patch = [Float](repeating: 0, count: net.patchWeightCount)
         var generator = SeededGenerator(seed: 80)
