@@ -68,6 +68,8 @@ struct AgentBenchResult: Codable {
     /// Measured sgemm rate (1536^3) with the same threads, and the update's GEMM floor at that rate.
     var sgemm_gflops: Double
     var measured_floor_ms: Double
+    /// measured_floor_ms / update_ms: the fraction of this machine's sgemm rate the update reaches.
+    var measured_floor_fraction: Double
     /// The issue's floor: 2.2 GFLOP at ~400 GFLOP/s.
     var floor_ms: Double
     var floor_fraction: Double
@@ -85,8 +87,8 @@ struct AgentBenchResult: Codable {
             String(format: "update (batch %d%@%@): median %.2f ms (min %.2f, CPU %.2f ms), PyTorch %.1f ms -> %.2fx",
                    batch_size, dueling ? ", dueling" : "", double_dqn ? ", double" : "", update_ms, update_ms_min,
                    update_cpu_ms, pytorch_update_ms, speedup_update_vs_pytorch),
-            String(format: "  %.2f GFLOP; floor %.1f ms (issue) reached %.0f%%; sgemm %.0f GFLOP/s here -> floor %.2f ms",
-                   update_gflop, floor_ms, 100 * floor_fraction, sgemm_gflops, measured_floor_ms),
+            String(format: "  %.2f GFLOP; floor %.1f ms (issue) reached %.0f%%; sgemm %.0f GFLOP/s here -> floor %.2f ms, reached %.0f%%",
+                   update_gflop, floor_ms, 100 * floor_fraction, sgemm_gflops, measured_floor_ms, 100 * measured_floor_fraction),
             String(format: "act (one observation): median %.0f us (min %.0f), PyTorch %.0f us -> %.2fx",
                    act_us, act_us_min, pytorch_act_us, speedup_act_vs_pytorch),
         ]
@@ -141,6 +143,7 @@ enum AgentBenchmark {
             batch_size: batchSize, dueling: network.dueling, double_dqn: doubleDQN,
             update_ms: updateMs, update_ms_min: updateTimes.min() ?? 0, update_cpu_ms: median(updateCPU), act_us: actUs, act_us_min: actTimes.min() ?? 0,
             update_gflop: gflop, sgemm_gflops: rate, measured_floor_ms: gflop / rate * 1e3,
+            measured_floor_fraction: gflop / rate * 1e3 / updateMs,
             floor_ms: 5.5, floor_fraction: 5.5 / updateMs,
             pytorch_update_ms: 16.2, pytorch_act_us: 273,
             speedup_update_vs_pytorch: 16.2 / updateMs, speedup_act_vs_pytorch: 273 / actUs,
