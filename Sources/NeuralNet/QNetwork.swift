@@ -32,6 +32,11 @@ public struct QNetworkConfig: Codable, Equatable, Sendable {
     public init(actions: Int, dueling: Bool = false) {
         self.actions = actions; self.dueling = dueling
     }
+
+    /// Nil when valid, else a sentence naming the bad value.
+    public var validationError: String? {
+        (1...256).contains(actions) ? nil : "The Q-network needs between 1 and 256 actions, got \(actions)."
+    }
 }
 
 /// The input and hidden sizes of the network. `nature` is the only one users get; tests use
