@@ -332,13 +332,26 @@ public struct AreaResizer: Sendable {
         }
     }
 
-    /// Three horizontal and three vertical taps (the 210x160 -> 84x84 case), unrolled.
-    @inline(__always)
+    /// Three horizontal and three vertical taps (the 210x160 -> 84x84 case), unrolled. Kept
+    /// out of line so its loop gets all the registers (inlined, the pointers were spilled).
+    @inline(never)
     private static func columns3x3(lanes: UnsafeMutablePointer<SIMD4<Float>>, stride: Int,
                                    starts: UnsafePointer<Int32>, weights: UnsafePointer<SIMD4<Float>>,
                                    b0: SIMD4<Float>, b1: SIMD4<Float>, b2: SIMD4<Float>,
                                    count: Int, into results: UnsafeMutablePointer<SIMD4<UInt32>>) {
         let l0 = lanes, l1 = lanes + stride, l2 = lanes + 2 * stride
+        #if arch(x86_64)
+        let magic = _mm_set1_ps(12_582_912), bias = _mm_set1_epi32(-0x4B40_0000)
+        for dx in 0..<count {
+            let o = Int(starts[dx]), w = weights + dx &* 3
+            let w0 = w[0], w1 = w[1], w2 = w[2]
+            let h0 = _mm_add_ps(_mm_add_ps(_mm_mul_ps(l0[o], w0), _mm_mul_ps(l0[o + 1], w1)), _mm_mul_ps(l0[o + 2], w2))
+            let h1 = _mm_add_ps(_mm_add_ps(_mm_mul_ps(l1[o], w0), _mm_mul_ps(l1[o + 1], w1)), _mm_mul_ps(l1[o + 2], w2))
+            let h2 = _mm_add_ps(_mm_add_ps(_mm_mul_ps(l2[o], w0), _mm_mul_ps(l2[o + 1], w1)), _mm_mul_ps(l2[o + 2], w2))
+            let v = _mm_add_ps(_mm_add_ps(_mm_mul_ps(b0, h0), _mm_mul_ps(b1, h1)), _mm_mul_ps(b2, h2))
+            results[dx] = unsafeBitCast(_mm_add_epi32(_mm_castps_si128(_mm_add_ps(v, magic)), bias), to: SIMD4<UInt32>.self)
+        }
+        #else
         for dx in 0..<count {
             let o = Int(starts[dx]), w = weights + dx &* 3
             let w0 = w[0], w1 = w[1], w2 = w[2]
@@ -347,6 +360,7 @@ public struct AreaResizer: Sendable {
             let h2 = (l2[o] * w0 + l2[o + 1] * w1) + l2[o + 2] * w2
             results[dx] = rounded((b0 * h0 + b1 * h1) + b2 * h2)
         }
+        #endif
     }
 
     private static func columnsGeneric(lanes: UnsafeMutablePointer<SIMD4<Float>>, stride: Int,
