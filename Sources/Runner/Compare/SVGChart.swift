@@ -25,9 +25,11 @@ public enum SVGChart {
         let groups = comparison.groups
         let games = Array(Set(groups.flatMap { $0.rows.filter { $0.hns != nil }.map(\.game) })).sorted()
         let groupCount = max(groups.count, 1)
-        let slot = Double(max(14 * groupCount + 10, 28))
-        let left = 60.0, right = 20.0, top = 40.0, bottom = 110.0
-        let plotW = max(slot * Double(max(games.count, 1)), 240)
+        let minSlot = Double(max(14 * groupCount + 10, 28))
+        let legendCount = groups.count + (comparison.options.showDQNNature ? 1 : 0)
+        let left = 60.0, right = 20.0, top = 40.0, bottom = 100.0 + Double(legendCount) * 14
+        let plotW = max(minSlot * Double(max(games.count, 1)), 480)
+        let slot = plotW / Double(max(games.count, 1))
         let width = left + plotW + right
         let height = top + 260 + bottom
         var values: [Double] = [0, 1]
@@ -45,9 +47,9 @@ public enum SVGChart {
             s += "<line x1=\"\(f(left))\" y1=\"\(f(y.px(ref)))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y.px(ref)))\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>\n"
             s += "<text x=\"\(f(left + plotW - 2))\" y=\"\(f(y.px(ref) - 3))\" text-anchor=\"end\" font-size=\"10\" fill=\"#666\">\(ref == 0 ? "random" : "human")</text>\n"
         }
-        let bw = (slot - 10) / Double(groupCount)
+        let bw = min(24, (slot - 10) / Double(groupCount))
         for (gi, game) in games.enumerated() {
-            let x0 = left + Double(gi) * slot + 5
+            let x0 = left + Double(gi) * slot + (slot - bw * Double(groupCount)) / 2
             var dqnDrawn = false
             for (k, g) in groups.enumerated() {
                 guard let row = g.rows.first(where: { $0.game == game }), let h = row.hns else { continue }
@@ -61,16 +63,16 @@ public enum SVGChart {
                 }
                 if !dqnDrawn, comparison.options.showDQNNature, let ref = row.reference, let d = ref.dqnNature {
                     let yd = y.px(ref.humanNormalized(d))
-                    s += "<line x1=\"\(f(x0 - 2))\" y1=\"\(f(yd))\" x2=\"\(f(x0 + slot - 8))\" y2=\"\(f(yd))\" stroke=\"#000\" stroke-width=\"2\"><title>Nature DQN \(esc(game)): \(fmt(ref.humanNormalized(d), 3))</title></line>\n"
+                    s += "<line x1=\"\(f(x0 - 4))\" y1=\"\(f(yd))\" x2=\"\(f(x0 + bw * Double(groupCount) + 3))\" y2=\"\(f(yd))\" stroke=\"#000\" stroke-width=\"2\"><title>Nature DQN \(esc(game)): \(fmt(ref.humanNormalized(d), 3))</title></line>\n"
                     dqnDrawn = true
                 }
             }
-            let lx = x0 + (slot - 10) / 2
+            let lx = x0 + bw * Double(groupCount) / 2 - 3
             s += "<text transform=\"translate(\(f(lx)),\(f(top + 266))) rotate(60)\" font-size=\"10\">\(esc(game))</text>\n"
         }
         var legend = groups.enumerated().map { (k, g) in (g.key.label, color(k), false) }
         if comparison.options.showDQNNature { legend.append(("Nature DQN (published)", "#000", false)) }
-        s += legendSVG(legend, x: left + 8, y: 16)
+        s += legendSVG(legend, x: left, y: top + 260 + 96)
         return s + "</svg>\n"
     }
 
@@ -121,9 +123,16 @@ public enum SVGChart {
         }
         for sr in series {
             if let band = sr.band, band.count == sr.points.count, !band.isEmpty {
-                let upper = zip(sr.points, band).map { "\(f(x.px($0.x))),\(f(y.px($1.upper)))" }
-                let lower = zip(sr.points, band).reversed().map { "\(f(x.px($0.x))),\(f(y.px($1.lower)))" }
-                s += "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(sr.color)\" fill-opacity=\"0.2\" stroke=\"none\"/>\n"
+                // Corners of the band; a step chart holds each value until the next x.
+                var upper: [(Double, Double)] = [], lower: [(Double, Double)] = []
+                for (i, (p, b)) in zip(sr.points, band).enumerated() {
+                    if step, i > 0 {
+                        upper.append((p.x, band[i - 1].upper)); lower.append((p.x, band[i - 1].lower))
+                    }
+                    upper.append((p.x, b.upper)); lower.append((p.x, b.lower))
+                }
+                let pts = (upper + lower.reversed()).map { "\(f(x.px($0.0))),\(f(y.px($0.1)))" }
+                s += "<polygon points=\"\(pts.joined(separator: " "))\" fill=\"\(sr.color)\" fill-opacity=\"0.2\" stroke=\"none\"/>\n"
             }
             var pts: [String] = []
             for (i, p) in sr.points.enumerated() {
