@@ -27,7 +27,7 @@ public struct SweepSummary: Equatable, Sendable {
     /// A few lines for the terminal: counts, then one line per failure with its log.
     public var text: String {
         var s = "sweep: \(outcomes.count) task(s): \(completed) completed, \(skipped) already complete, \(failures.count) failed\n"
-        for f in failures { s += "  FAILED \(f.task.label): \(f.reason); log: \(f.log)\n" }
+        for f in failures { s += "  FAILED \(f.task.label): \(f.reason)" + (f.log.isEmpty ? "\n" : "; log: \(f.log)\n") }
         return s
     }
 
