@@ -3,7 +3,7 @@ import Testing
 @testable import Runner
 
 /// The test cluster of scripts/slurm-test-cluster.sh: SLURM_CONF from the environment, else its
-/// default config path. Reachable when `sinfo` answers within 10 s.
+/// default config path. Reachable when `sinfo` answers within 5 s.
 enum TestCluster {
     static let environment: [String: String] = {
         if let c = ProcessInfo.processInfo.environment["SLURM_CONF"] { return ["SLURM_CONF": c] }
@@ -12,7 +12,7 @@ enum TestCluster {
     }()
 
     static let isReachable: Bool = {
-        guard let out = try? SystemCommandRunner(environment: environment).run(["sinfo", "-h", "-o", "%T"], timeout: 10) else { return false }
+        guard let out = try? SystemCommandRunner(environment: environment).run(["sinfo", "-h", "-o", "%T"], timeout: 5) else { return false }
         return out.status == 0 && ["idle", "mix", "alloc"].contains { out.stdout.contains($0) }
     }()
 }
