@@ -10,6 +10,10 @@ public struct FileWriteError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
     public var description: String { "Could not write \(path): \(reason)." }
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 }
 
 /// Writes files that matter the safe way: to a temporary name in the same folder, fsync, rename
@@ -35,14 +39,17 @@ public enum AtomicFile {
         do {
             try body(fd)
             guard fsync(fd) == 0 else { throw FileWriteError(path: url.path, reason: errnoText()) }
-            guard close(fd) == 0 else {
-                unlink(tmp)
-                throw FileWriteError(path: url.path, reason: errnoText())
-            }
         } catch {
             close(fd)
             unlink(tmp)
             throw error
+        }
+        // close releases the descriptor even when it fails, so it is closed exactly once; the
+        // reason is read before unlink can change errno.
+        guard close(fd) == 0 else {
+            let reason = errnoText()
+            unlink(tmp)
+            throw FileWriteError(path: url.path, reason: reason)
         }
         guard rename(tmp, url.path) == 0 else {
             let reason = errnoText()
@@ -73,13 +80,16 @@ public enum AtomicFile {
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
-    static func errnoText() -> String {
-        let code = errno
+    /// A user-facing reason for `code` (the current errno by default).
+    public static func errnoText(_ code: Int32 = errno) -> String {
         switch code {
         case ENOSPC: return "the disk is full (free some space and run again)"
         case EACCES, EPERM: return "permission denied (choose a folder you can write to)"
         case EROFS: return "the file system is read-only"
         case ENOENT: return "the folder does not exist"
+        case ENOTDIR: return "a part of the path is a file, not a folder"
+        case EDQUOT: return "the disk quota is exceeded (free some space and run again)"
+        case EFBIG: return "the file is larger than this file system allows"
         default: return String(cString: strerror(code))
         }
     }

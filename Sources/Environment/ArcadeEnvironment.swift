@@ -215,6 +215,6 @@ public final class ArcadeEnvironment {
 
     /// SHA-256 of the serialized emulator state: the check an episode file carries.
     public func stateChecksum() throws -> String {
-        SHA256.hex(try cloneState())
+        SHA256.hash(try cloneState()).hexString
     }
 }

@@ -5,5 +5,6 @@ struct Arena: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arena",
         abstract: "A reinforcement-learning arena for Atari 2600 games over the real ALE.",
-        subcommands: [PlayCommand.self])
+        subcommands: [GamesCommand.self, PlayCommand.self, TrainCommand.self, EvaluateCommand.self,
+                      WeightsCommand.self, BenchCommand.self])
 }

@@ -1,0 +1,209 @@
+import Foundation
+import ArenaSupport
+import NeuralNet
+
+/// The DQN agent of Mnih et al. 2015 with the usual options (Double DQN, dueling head, n-step
+/// returns, prioritized replay, gradient clipping), all set by one `DQNConfig`.
+///
+/// It owns its frame stack, its replay memory and its training cadence (Dopamine's split): at
+/// every training agent step it first stores the transition that just finished, then learns if
+/// due, then picks the next action:
+///   - an update (one batch from replay, one optimizer step) when agentSteps >= warmupSteps and
+///     agentSteps % updatePeriod == 0, where agentSteps counts the training actions taken before
+///     this one;
+///   - a target sync under the same rule with targetUpdatePeriod;
+///   - epsilon-greedy: epsilon = config.epsilon(atStep: agentSteps) (epsilonStart through
+///     warm-up, then linear to epsilonEnd), or evalEpsilon in evaluation episodes.
+/// Evaluation episodes (`training: false`) store nothing, learn nothing and do not count steps.
+///
+/// Randomness: three independent streams of the run seed: "qnetwork-init" (the learner's
+/// initialization), "replay" (sampling), "act" (exploration). Acting allocates nothing.
+public final class DQNAgent: ArenaAgent {
+    public let name: String
+    public let config: DQNConfig
+    public let actionCount: Int
+    public let seed: UInt64
+    /// The learner (online and target networks, optimizer). Exposed for tools and tests.
+    public let learner: QLearner
+    /// The replay memory. Exposed for tools and tests.
+    public let replay: ReplayMemory
+
+    let batch: ReplayBatch
+    var stack: FrameStack
+    var actGenerator: SeededGenerator
+    var q: [Float]
+    var agentSteps = 0
+    var updates = 0
+    var targetSyncs = 0
+    var lastLoss: Float? = nil
+    var lastQMean: Float? = nil
+    var training = false
+    var inEpisode = false
+    var lastAction = 0
+
+    /// A DQN agent for the Nature network (4 x 84 x 84 observations) and `actionCount` actions.
+    /// `config` must be valid (`validate()`); throws if it is not, or if the replay memory cannot
+    /// be reserved.
+    public convenience init(config: DQNConfig, actionCount: Int, seed: UInt64, name: String = "dqn") throws {
+        try config.validate()
+        guard config.stackDepth == 4 else {
+            throw ConfigurationError("stackDepth must be 4 for the Nature Q-network (it reads 4 x 84 x 84 observations), got \(config.stackDepth).")
+        }
+        guard actionCount >= 1 else {
+            throw ConfigurationError("The agent needs at least 1 action, got \(actionCount).")
+        }
+        let learner = QLearner(network: QNetworkConfig(actions: actionCount, dueling: config.dueling),
+                               optimizer: config.optimizerConfig, loss: config.lossKind,
+                               batchSize: config.batchSize, doubleDQN: config.doubleDQN,
+                               gradientClipNorm: config.gradientClipNorm > 0 ? Float(config.gradientClipNorm) : nil,
+                               seed: seed)
+        try self.init(config: config, learner: learner, frameSize: 84 * 84, seed: seed, name: name)
+    }
+
+    /// Any learner whose observations are `config.stackDepth` frames of `frameSize` bytes (tests
+    /// use small networks and frames through this).
+    init(config: DQNConfig, learner: QLearner, frameSize: Int, seed: UInt64, name: String) throws {
+        try config.validate()
+        precondition(learner.batchSize == config.batchSize, "learner batch \(learner.batchSize) != config batch \(config.batchSize)")
+        let batch = ReplayBatch(training: learner.makeBatch(), stackDepth: config.stackDepth)
+        precondition(batch.frameSize == frameSize, "learner observations hold \(batch.frameSize)-byte frames, expected \(frameSize)")
+        self.name = name
+        self.config = config
+        self.actionCount = learner.network.actions
+        self.seed = seed
+        self.learner = learner
+        self.batch = batch
+        self.replay = try ReplayMemory(config.replayConfiguration(frameSize: frameSize),
+                                       generator: SeededGenerator(seed: seed, stream: "replay"))
+        self.stack = FrameStack(depth: config.stackDepth, frameSize: frameSize)
+        self.actGenerator = SeededGenerator(seed: seed, stream: "act")
+        self.q = [Float](repeating: 0, count: learner.network.actions)
+    }
+
+    // MARK: ArenaAgent
+
+    public func beginEpisode(frame: UnsafeBufferPointer<UInt8>, training: Bool) -> Int {
+        self.training = training
+        inEpisode = true
+        stack.reset(frame)
+        if training {
+            replay.startEpisode(frame: frame)
+            learnIfDue()
+        }
+        return act()
+    }
+
+    public func step(reward: Float, frame: UnsafeBufferPointer<UInt8>, lifeLost: Bool) -> Int {
+        precondition(inEpisode, "DQNAgent.step called outside an episode: call beginEpisode first")
+        stack.push(frame)
+        if training {
+            replay.append(action: lastAction, reward: reward, nextFrame: frame, terminated: lifeLost, truncated: false)
+            learnIfDue()
+        }
+        return act()
+    }
+
+    public func endEpisode(reward: Float, frame: UnsafeBufferPointer<UInt8>, terminated: Bool, truncated: Bool) {
+        precondition(inEpisode, "DQNAgent.endEpisode called outside an episode: call beginEpisode first")
+        if training {
+            replay.append(action: lastAction, reward: reward, nextFrame: frame,
+                          terminated: terminated, truncated: !terminated)
+        }
+        inEpisode = false
+    }
+
+    public var statistics: AgentStatistics {
+        var s = AgentStatistics()
+        s.agentSteps = agentSteps
+        s.updates = updates
+        s.targetSyncs = targetSyncs
+        s.epsilon = config.epsilon(atStep: agentSteps)
+        s.lastLoss = lastLoss.map(Double.init)
+        s.lastQMean = lastQMean.map(Double.init)
+        s.replayTransitions = replay.count
+        s.replayCapacity = replay.capacity
+        return s
+    }
+
+    // MARK: Acting and learning
+
+    /// Epsilon-greedy on the current stack; counts a training agent step. Allocation-free.
+    private func act() -> Int {
+        let epsilon = training ? config.epsilon(atStep: agentSteps) : config.evalEpsilon
+        let action: Int
+        if actGenerator.nextUnitDouble() < epsilon {
+            action = ReplayMemory.bounded(actionCount, using: &actGenerator)
+        } else {
+            action = greedyAction()
+        }
+        if training { agentSteps += 1 }
+        lastAction = action
+        return action
+    }
+
+    /// The greedy action for the current stack (ties to the lowest index).
+    func greedyAction() -> Int {
+        stack.bytes.withUnsafeBufferPointer { buffer in
+            // safe because: the stack holds exactly one observation of the learner's size.
+            guard let base = buffer.baseAddress else { return 0 }
+            return learner.greedyAction(observation: base)
+        }
+    }
+
+    /// Q-values of the current stack (for tools; allocates the returned array).
+    public func currentQValues() -> [Float] {
+        stack.bytes.withUnsafeBufferPointer { buffer in
+            q.withUnsafeMutableBufferPointer { out in
+                // safe because: one observation in, actionCount floats out.
+                guard let base = buffer.baseAddress, let qBase = out.baseAddress else { return }
+                learner.qValues(observation: base, into: qBase)
+            }
+        }
+        return q
+    }
+
+    private func learnIfDue() {
+        guard agentSteps >= config.warmupSteps else { return }
+        if agentSteps % config.updatePeriod == 0 { update() }
+        if agentSteps % config.targetUpdatePeriod == 0 {
+            learner.syncTarget()
+            targetSyncs += 1
+        }
+    }
+
+    private func update() {
+        guard replay.sample(into: batch, beta: replay.beta(atStep: agentSteps)) else { return }
+        let stats = learner.update(batch.training)
+        updates += 1
+        lastLoss = stats.loss
+        lastQMean = stats.qMean
+        if config.prioritized.enabled {
+            replay.updatePriorities(indices: batch.indices, tdErrors: batch.training.tdErrors)
+        }
+    }
+
+    /// Saves the online network's weights as safetensors (PyTorch names), for sharing.
+    public func saveWeights(to url: URL) throws { try learner.saveWeights(to: url) }
+}
+
+extension DQNConfig {
+    /// The NeuralNet optimizer this configuration names.
+    public var optimizerConfig: OptimizerConfig {
+        switch optimizer.kind {
+        case .rmspropCentered:
+            return .rmspropCentered(lr: Float(optimizer.learningRate), decay: Float(optimizer.decay),
+                                    epsilon: Float(optimizer.epsilon))
+        case .adam:
+            return .adam(lr: Float(optimizer.learningRate), beta1: Float(optimizer.beta1),
+                         beta2: Float(optimizer.beta2), epsilon: Float(optimizer.epsilon))
+        }
+    }
+
+    /// The NeuralNet loss this configuration names.
+    public var lossKind: LossKind {
+        switch loss {
+        case .huber: return .huber
+        case .mse: return .mse
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+
+/// The games ALE 0.12.1 supports and the reference scores of the Atari-57 benchmark.
+///
+/// Reference scores come from the bundled `Resources/atari57.csv` (a copy of the project's
+/// hand-checked reference table; see `Resources/SOURCES.md`):
+/// - `random` and `human`: DeepMind's DQN Zoo, `dqn_zoo/atari_data.py` (`_ATARI_DATA`):
+///   no-op starts (1-30 NOOPs), episodes capped at 108,000 frames; the post-2015 57-game
+///   human table, not the Nature paper's own 49-game one. Cross-checked against Dopamine,
+///   the MuZero paper (Table S1), rliable and the Dueling-DQN paper.
+/// - `dqn_nature`: Mnih et al. 2015, "Human-level control through deep reinforcement
+///   learning", Nature 518, Extended Data Table 2; empty for the 8 games it did not run.
+///
+/// Game ids are ALE's ROM ids (snake_case). Lookups also accept the usual other spellings
+/// (`Pong`, `MontezumaRevenge`, `montezuma-revenge`, `ALE/Pong-v5`, `PongNoFrameskip-v4`).
+public enum GameCatalog {
+    /// Every supported game, sorted by id (104 games).
+    public static var all: [GameInfo] { table.all }
+
+    /// The 57 games of the Atari-57 benchmark, sorted by id, each with random and human scores.
+    public static var atari57: [GameInfo] { table.all.filter(\.isAtari57) }
+
+    /// The game with this id or spelling of it, or nil. Never guesses: see `resolve` for
+    /// suggestions.
+    public static func info(_ id: String) -> GameInfo? {
+        if let i = table.byID[id] { return table.all[i] }
+        if let i = table.byKey[compactKey(id)] { return table.all[i] }
+        return nil
+    }
+
+    /// `(score - random) / (human - random)` for an Atari-57 game; nil for other games.
+    public static func humanNormalized(score: Double, game: String) -> Double? {
+        info(game)?.humanNormalized(score)
+    }
+
+    /// Up to `limit` ids close to `name`, best first: ids that start with it, then ids within
+    /// a small edit distance (insertions, deletions, substitutions and swaps of neighbours),
+    /// compared without case, underscores or dashes. Empty when nothing is close.
+    public static func closestIDs(to name: String, limit: Int = 3) -> [String] {
+        let query = compactKey(name)
+        guard !query.isEmpty, limit > 0 else { return [] }
+        let q = Array(query.unicodeScalars)
+        let threshold = max(2, q.count / 3)
+        var scored: [(score: Int, id: String)] = []
+        for (i, game) in table.all.enumerated() {
+            let key = table.keys[i]
+            if q.count >= 3 && key.hasPrefix(query) && key != query {
+                scored.append((0, game.id))
+                continue
+            }
+            let d = editDistance(q, Array(key.unicodeScalars), bound: threshold)
+            if d <= threshold { scored.append((d, game.id)) }
+        }
+        scored.sort { $0.score != $1.score ? $0.score < $1.score : $0.id < $1.id }
+        return scored.prefix(limit).map(\.id)
+    }
+
+    /// The game for `id` (any accepted spelling), or an error whose message names the closest
+    /// ids and how to list all games.
+    public static func resolve(_ id: String) throws -> GameInfo {
+        let trimmed = id.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw GameCatalogError.emptyName(count: table.all.count) }
+        if let game = info(trimmed) { return game }
+        throw GameCatalogError.unknownGame(trimmed, suggestions: closestIDs(to: trimmed), count: table.all.count)
+    }
+
+    // MARK: - Spellings
+
+    /// The lookup key of a name: lower case, letters and digits only, without a gymnasium
+    /// `ALE/` prefix, `-vN` version suffix or `NoFrameskip` / `Deterministic` variant suffix.
+    static func compactKey(_ name: String) -> String {
+        var s = name.trimmingCharacters(in: .whitespaces).lowercased()
+        if s.hasPrefix("ale/") { s.removeFirst(4) }
+        if let dash = s.range(of: "-v", options: .backwards),
+           !s[dash.upperBound...].isEmpty, s[dash.upperBound...].allSatisfy(\.isNumber) {
+            s = String(s[..<dash.lowerBound])
+        }
+        for suffix in ["noframeskip", "deterministic"] where s.hasSuffix(suffix) && s.count > suffix.count {
+            s.removeLast(suffix.count)
+        }
+        return String(String.UnicodeScalarView(s.unicodeScalars.filter {
+            ("a"..."z").contains($0) || ("0"..."9").contains($0)
+        }))
+    }
+
+    /// Optimal-string-alignment distance (Levenshtein plus swaps of neighbours), stopping
+    /// early once every entry of a row exceeds `bound`.
+    static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar], bound: Int = .max) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        if abs(a.count - b.count) > bound { return bound + 1 }
+        var before = [Int](repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            var rowMin = current[0]
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                var d = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d = min(d, before[j - 2] + 1)
+                }
+                current[j] = d
+                rowMin = min(rowMin, d)
+            }
+            if rowMin > bound { return bound + 1 }
+            (before, previous, current) = (previous, current, before)
+        }
+        return previous[b.count]
+    }
+
+    // MARK: - The table
+
+    struct Table: Sendable {
+        var all: [GameInfo]
+        var keys: [String]
+        var byID: [String: Int]
+        var byKey: [String: Int]
+    }
+
+    static let table: Table = {
+        let scores: [String: ReferenceRow]
+        do {
+            scores = try loadReferenceTable()
+        } catch {
+            // The CSV ships inside the package; failing to read it is a packaging bug.
+            preconditionFailure("GameCatalog: the bundled atari57.csv could not be read: \(error)")
+        }
+        var all: [GameInfo] = []
+        for (id, title) in ALEGames.all {
+            if let row = scores[id] {
+                all.append(GameInfo(id: id, title: row.title, isAtari57: true, random: row.random,
+                                    human: row.human, dqnNature: row.dqnNature))
+            } else {
+                all.append(GameInfo(id: id, title: title, isAtari57: false))
+            }
+        }
+        let unknown = Set(scores.keys).subtracting(all.map(\.id))
+        precondition(unknown.isEmpty, "GameCatalog: atari57.csv names games ALE does not have: \(unknown.sorted())")
+        all.sort { $0.id < $1.id }
+        let keys = all.map { compactKey($0.id) }
+        var byID: [String: Int] = [:], byKey: [String: Int] = [:]
+        for (i, game) in all.enumerated() {
+            byID[game.id] = i
+            precondition(byKey[keys[i]] == nil, "GameCatalog: two ids share the lookup key \(keys[i])")
+            byKey[keys[i]] = i
+        }
+        return Table(all: all, keys: keys, byID: byID, byKey: byKey)
+    }()
+
+    struct ReferenceRow: Equatable {
+        var title: String
+        var random: Double
+        var human: Double
+        var dqnNature: Double?
+    }
+
+    /// Reads the bundled `atari57.csv` (header `game,title,random,human,dqn_nature`).
+    static func loadReferenceTable() throws -> [String: ReferenceRow] {
+        guard let url = Bundle.module.url(forResource: "atari57", withExtension: "csv", subdirectory: "Resources")
+            ?? Bundle.module.url(forResource: "atari57", withExtension: "csv") else {
+            throw GameCatalogError.badReferenceTable("atari57.csv is missing from the Environment bundle")
+        }
+        return try parseReferenceTable(String(contentsOf: url, encoding: .utf8))
+    }
+
+    static func parseReferenceTable(_ text: String) throws -> [String: ReferenceRow] {
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        guard !lines.isEmpty else { throw GameCatalogError.badReferenceTable("the file is empty") }
+        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let expected = ["game", "title", "random", "human", "dqn_nature"]
+        guard header == expected else {
+            throw GameCatalogError.badReferenceTable("the header is \(header), expected \(expected)")
+        }
+        var rows: [String: ReferenceRow] = [:]
+        for (n, line) in lines.enumerated() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+                .map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard f.count == 5, let random = Double(f[2]), let human = Double(f[3]) else {
+                throw GameCatalogError.badReferenceTable("line \(n + 2) is not `game,title,random,human,dqn_nature`: \(line)")
+            }
+            var dqn: Double? = nil
+            if !f[4].isEmpty {
+                guard let v = Double(f[4]) else {
+                    throw GameCatalogError.badReferenceTable("line \(n + 2) has a bad dqn_nature value: \(f[4])")
+                }
+                dqn = v
+            }
+            guard rows[f[0]] == nil else { throw GameCatalogError.badReferenceTable("game \(f[0]) appears twice") }
+            rows[f[0]] = ReferenceRow(title: f[1], random: random, human: human, dqnNature: dqn)
+        }
+        return rows
+    }
+}
+
+/// Errors of game lookup, worded for the person at the command line.
+public enum GameCatalogError: Error, Equatable, CustomStringConvertible, LocalizedError {
+    case unknownGame(String, suggestions: [String], count: Int)
+    case emptyName(count: Int)
+    case badReferenceTable(String)
+
+    public var description: String {
+        switch self {
+        case let .unknownGame(name, suggestions, count):
+            var s = "Unknown game '\(name)'."
+            if !suggestions.isEmpty { s += " Did you mean \(Self.orList(suggestions))?" }
+            return s + " Run `arena games` to list the \(count) supported games; ids are snake_case, like montezuma_revenge."
+        case let .emptyName(count):
+            return "No game was given. Pass a game id such as pong; `arena games` lists all \(count)."
+        case let .badReferenceTable(detail):
+            return "The bundled reference table atari57.csv is unreadable (\(detail)). Reinstall or rebuild the package."
+        }
+    }
+
+    public var errorDescription: String? { description }
+
+    static func orList(_ items: [String]) -> String {
+        switch items.count {
+        case 0: return ""
+        case 1: return items[0]
+        default: return items.dropLast().joined(separator: ", ") + " or " + (items.last ?? "")
+        }
+    }
+}

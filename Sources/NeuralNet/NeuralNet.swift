@@ -1,1 +1,0 @@
-// The numeric core: float32 tensors, hand-written layers, losses, optimizers.

@@ -1,0 +1,357 @@
+// The DQN learner: online and target Q-networks over flat buffers, the TD update, the optimizer.
+//
+// Legend: N batch size, A actions, P parameter count, B observation bytes (4*84*84 = 28224).
+// Arenas (each one flat buffer, same layout for the first four): parameters [P], target [P],
+// gradients [P], moment1 [P], moment2 [P] (RMSProp: g_avg, sq_avg; Adam: m, v);
+// a training workspace for N samples, an acting workspace for 1, scratch for next-state Q-values.
+
+import ArenaSupport
+import Foundation
+
+/// One training batch, preallocated once and refilled in place by the replay memory, so an
+/// update allocates nothing. A class: it owns big buffers and is passed by reference.
+public final class TrainingBatch {
+    public let batchSize: Int
+    /// Bytes per observation: 4*84*84.
+    public let observationBytes: Int
+    /// [N, 4, 84, 84] uint8, the stacked observations s.
+    public var observations: [UInt8]
+    /// [N] action indices a (0..<A).
+    public var actions: [Int32]
+    /// [N] (n-step discounted) rewards.
+    public var rewards: [Float]
+    /// [N] gamma^n * (1 - terminated): zero when s' is terminal, gamma^n otherwise (truncation bootstraps).
+    public var discounts: [Float]
+    /// [N, 4, 84, 84] uint8, the observations s' after n steps.
+    public var nextObservations: [UInt8]
+    /// [N] importance-sampling weights (all 1 without prioritized replay).
+    public var weights: [Float]
+    /// [N] written by `QLearner.update`: |Q(s, a) - y| per sample (new priorities).
+    public var tdErrors: [Float]
+
+    public init(batchSize: Int, observationBytes: Int = QLearner.observationBytes) {
+        precondition(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
+        self.batchSize = batchSize
+        self.observationBytes = observationBytes
+        observations = [UInt8](repeating: 0, count: batchSize * observationBytes)
+        nextObservations = [UInt8](repeating: 0, count: batchSize * observationBytes)
+        actions = [Int32](repeating: 0, count: batchSize)
+        rewards = [Float](repeating: 0, count: batchSize)
+        discounts = [Float](repeating: 0, count: batchSize)
+        weights = [Float](repeating: 1, count: batchSize)
+        tdErrors = [Float](repeating: 0, count: batchSize)
+    }
+
+    func checkShapes() {
+        let n = batchSize, b = batchSize * observationBytes
+        precondition(observations.count == b && nextObservations.count == b,
+                     "observation buffers must hold \(b) bytes, got \(observations.count) and \(nextObservations.count)")
+        precondition(actions.count == n && rewards.count == n && discounts.count == n
+                     && weights.count == n && tdErrors.count == n,
+                     "per-sample buffers must hold \(n) values")
+    }
+}
+
+/// What one update measured.
+public struct UpdateStats: Sendable, Equatable {
+    /// Mean over the batch of weight * loss(Q(s, a) - y).
+    public var loss: Float
+    /// Mean over the batch of Q(s, a) for the taken actions, before the step.
+    public var qMean: Float
+    /// Global L2 norm of the gradients before clipping.
+    public var gradientNorm: Float
+}
+
+/// Everything a checkpoint needs to continue training bit-exactly.
+public struct LearnerState: Sendable, Equatable {
+    public var network: QNetworkConfig
+    public var optimizer: OptimizerConfig
+    public var parameters: [Float]
+    public var targetParameters: [Float]
+    /// RMSProp: g_avg; Adam: m.
+    public var moment1: [Float]
+    /// RMSProp: sq_avg; Adam: v.
+    public var moment2: [Float]
+    /// Optimizer steps taken (Adam's bias correction uses it).
+    public var updateCount: Int
+}
+
+/// The Q-network learner the DQN agent drives: acts greedily, learns from batches, syncs its target.
+public final class QLearner {
+    /// Bytes of one Nature observation: 4 stacked 84x84 uint8 frames.
+    public static let observationBytes = 4 * 84 * 84
+
+    public let network: QNetworkConfig
+    public let optimizer: OptimizerConfig
+    public let loss: LossKind
+    public let batchSize: Int
+    public let doubleDQN: Bool
+    public let gradientClipNorm: Float?
+    /// Optimizer steps taken so far.
+    public private(set) var updateCount = 0
+
+    let net: QNetwork
+    let online: FloatArena
+    let target: FloatArena
+    let gradients: FloatArena
+    let moment1: FloatArena
+    let moment2: FloatArena
+    let train: NetworkWorkspace
+    let act: NetworkWorkspace
+    /// [N, A] target-network Q(s'), then [N, A] online Q(s') for Double DQN.
+    let scratch: FloatArena
+
+    /// Number of parameters P (1,686,000-odd for Nature with 6 actions).
+    public var parameterCount: Int { net.parameterCount }
+    /// Names, shapes and offsets of the tensors in the flat parameter buffer.
+    public var tensors: [TensorSpec] { net.tensors }
+
+    public convenience init(network: QNetworkConfig, optimizer: OptimizerConfig = .nature2015,
+                            loss: LossKind = .huber, batchSize: Int = 32, doubleDQN: Bool = false,
+                            gradientClipNorm: Float? = nil, seed: UInt64) {
+        self.init(network: network, shape: .nature, optimizer: optimizer, loss: loss, batchSize: batchSize,
+                  doubleDQN: doubleDQN, gradientClipNorm: gradientClipNorm, seed: seed)
+    }
+
+    init(network: QNetworkConfig, shape: NetworkShape, optimizer: OptimizerConfig, loss: LossKind,
+         batchSize: Int, doubleDQN: Bool, gradientClipNorm: Float?, seed: UInt64) {
+        precondition(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
+        precondition(optimizer.validationError == nil, optimizer.validationError ?? "")
+        if let c = gradientClipNorm { precondition(c > 0, "gradient clip norm must be positive, got \(c)") }
+        self.network = network
+        self.optimizer = optimizer
+        self.loss = loss
+        self.batchSize = batchSize
+        self.doubleDQN = doubleDQN
+        self.gradientClipNorm = gradientClipNorm
+        net = QNetwork(config: network, shape: shape)
+        online = FloatArena(count: net.parameterCount)
+        target = FloatArena(count: net.parameterCount)
+        gradients = FloatArena(count: net.parameterCount)
+        moment1 = FloatArena(count: net.parameterCount)
+        moment2 = FloatArena(count: net.parameterCount)
+        train = NetworkWorkspace(network: net, capacity: batchSize, withGradients: true)
+        act = NetworkWorkspace(network: net, capacity: 1, withGradients: false)
+        scratch = FloatArena(count: 2 * batchSize * network.actions)
+        var generator = SeededGenerator(seed: seed, stream: "qnetwork-init")
+        online.withBase { net.initialize($0, generator: &generator) }
+        target.assign(from: online)
+    }
+
+    // MARK: Acting
+
+    /// Q-values of the online network for ONE observation [4, 84, 84] uint8; writes `actions`
+    /// floats into `q`. Allocation-free.
+    public func qValues(observation: UnsafePointer<UInt8>, into q: UnsafeMutablePointer<Float>) {
+        let a = network.actions
+        online.withBase { p in
+            act.arena.withBase { ws in
+                net.forward(parameters: p, observations: observation, batch: 1, workspace: act, base: ws)
+                // safe because: the caller provides `actions` floats; the workspace holds them at q.
+                q.update(from: ws + act.q, count: a)
+            }
+        }
+    }
+
+    /// Q-values for `count` observations [count, 4, 84, 84]; writes count * actions floats.
+    /// Runs in chunks of the batch size through the training workspace.
+    public func qValues(observations: UnsafePointer<UInt8>, count: Int, into q: UnsafeMutablePointer<Float>) {
+        let a = network.actions, bytes = net.observationBytes
+        online.withBase { p in
+            train.arena.withBase { ws in
+                var start = 0
+                while start < count {
+                    let n = min(batchSize, count - start)
+                    net.forward(parameters: p, observations: observations + start * bytes, batch: n,
+                                workspace: train, base: ws)
+                    (q + start * a).update(from: ws + train.q, count: n * a)
+                    start += n
+                }
+            }
+        }
+    }
+
+    /// The greedy action for one observation (ties go to the lowest index). Allocation-free.
+    public func greedyAction(observation: UnsafePointer<UInt8>) -> Int {
+        let a = network.actions
+        return online.withBase { p in
+            act.arena.withBase { ws in
+                net.forward(parameters: p, observations: observation, batch: 1, workspace: act, base: ws)
+                return argmax(ws + act.q, count: a)
+            }
+        }
+    }
+
+    // MARK: Learning
+
+    /// A batch buffer of the right size for `update`.
+    public func makeBatch() -> TrainingBatch {
+        TrainingBatch(batchSize: batchSize, observationBytes: net.observationBytes)
+    }
+
+    /// One DQN update: y = r + discount * Q_target(s', a*), a* = argmax_a Q_target(s', a) or, with
+    /// Double DQN, argmax_a Q_online(s', a); loss = mean_i weight_i * loss(Q(s_i, a_i) - y_i);
+    /// gradients are zeroed, back-propagated, optionally clipped, and one optimizer step is taken.
+    /// Writes |Q(s, a) - y| into `batch.tdErrors`. Allocation-free.
+    @discardableResult
+    public func update(_ batch: TrainingBatch) -> UpdateStats {
+        precondition(batch.batchSize == batchSize,
+                     "the batch holds \(batch.batchSize) samples, the learner was built for \(batchSize)")
+        precondition(batch.observationBytes == net.observationBytes,
+                     "the batch holds \(batch.observationBytes)-byte observations, the network takes \(net.observationBytes)")
+        batch.checkShapes()
+        let n = batchSize, a = network.actions
+        var stats = UpdateStats(loss: 0, qMean: 0, gradientNorm: 0)
+        online.withBase { p in
+        target.withBase { tp in
+        gradients.withBase { g in
+        train.arena.withBase { ws in
+        scratch.withBase { s in
+            // 1. Bootstrap values from s'.
+            batch.nextObservations.withUnsafeBufferPointer { next in
+                let nextBase = next.base
+                net.forward(parameters: tp, observations: nextBase, batch: n, workspace: train, base: ws)
+                s.update(from: ws + train.q, count: n * a)
+                if doubleDQN {
+                    net.forward(parameters: p, observations: nextBase, batch: n, workspace: train, base: ws)
+                    (s + n * a).update(from: ws + train.q, count: n * a)
+                }
+            }
+            // 2. Online forward on s (activations kept for backward).
+            batch.observations.withUnsafeBufferPointer { obs in
+                net.forward(parameters: p, observations: obs.base, batch: n, workspace: train, base: ws)
+            }
+            // 3. TD errors, loss and dL/dQ.
+            let q = ws + train.q, dq = ws + train.dq
+            dq.update(repeating: 0, count: n * a)
+            var lossSum: Float = 0, qSum: Float = 0
+            batch.actions.withUnsafeBufferPointer { actions in
+            batch.rewards.withUnsafeBufferPointer { rewards in
+            batch.discounts.withUnsafeBufferPointer { discounts in
+            batch.weights.withUnsafeBufferPointer { weights in
+            batch.tdErrors.withUnsafeMutableBufferPointer { td in
+                for i in 0..<n {
+                    let action = Int(actions[i])
+                    precondition(action >= 0 && action < a, "action \(action) of sample \(i) is outside 0..<\(a)")
+                    let targetRow = s + i * a
+                    let chosen = doubleDQN ? argmax(s + n * a + i * a, count: a) : argmax(targetRow, count: a)
+                    let y = rewards[i] + discounts[i] * targetRow[chosen]
+                    let qsa = q[i * a + action]
+                    let delta = qsa - y
+                    let (value, derivative) = loss.evaluate(delta)
+                    lossSum += weights[i] * value
+                    qSum += qsa
+                    dq[i * a + action] = weights[i] * derivative / Float(n)
+                    td[i] = abs(delta)
+                }
+            }}}}}
+            stats.loss = lossSum / Float(n)
+            stats.qMean = qSum / Float(n)
+            // 4. Backward, clip, step.
+            gradients.zero()
+            net.backward(parameters: p, gradients: g, batch: n, workspace: train, base: ws)
+            let count = net.parameterCount
+            if let maxNorm = gradientClipNorm {
+                stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm)
+            } else {
+                stats.gradientNorm = Optimizer.globalNorm(g, count: count)
+            }
+            updateCount += 1
+            moment1.withBase { m1 in
+                moment2.withBase { m2 in
+                    Optimizer.step(optimizer, step: updateCount, parameters: p, gradients: g,
+                                   moment1: m1, moment2: m2, count: count)
+                }
+            }
+        }}}}}
+        return stats
+    }
+
+    /// Copies the online parameters into the target network (one copy of the flat buffer).
+    public func syncTarget() { target.assign(from: online) }
+
+    // MARK: State
+
+    /// The online network's flat parameters, in `tensors` layout. Setting also leaves the target alone.
+    public var parameters: [Float] {
+        get { online.toArray() }
+        set { online.assign(newValue) }
+    }
+
+    /// The target network's flat parameters.
+    public var targetParameters: [Float] {
+        get { target.toArray() }
+        set { target.assign(newValue) }
+    }
+
+    /// The flat gradients of the last update (after clipping).
+    public var lastGradients: [Float] { gradients.toArray() }
+
+    /// Everything needed to resume training exactly.
+    public func exportState() -> LearnerState {
+        LearnerState(network: network, optimizer: optimizer, parameters: online.toArray(),
+                     targetParameters: target.toArray(), moment1: moment1.toArray(),
+                     moment2: moment2.toArray(), updateCount: updateCount)
+    }
+
+    /// Restores a state exported by a learner of the same network and optimizer.
+    public func restoreState(_ state: LearnerState) throws {
+        guard state.network == network else {
+            throw LearnerStateError("The saved learner has \(state.network.actions) actions (dueling: \(state.network.dueling)) but this one has \(network.actions) (dueling: \(network.dueling)); resume with the same agent configuration.")
+        }
+        guard state.optimizer == optimizer else {
+            throw LearnerStateError("The saved learner used optimizer \(state.optimizer) but this one uses \(optimizer); resume with the same agent configuration.")
+        }
+        let p = net.parameterCount
+        for (name, values) in [("parameters", state.parameters), ("target parameters", state.targetParameters),
+                               ("first moments", state.moment1), ("second moments", state.moment2)]
+        where values.count != p {
+            throw LearnerStateError("The saved learner's \(name) hold \(values.count) floats, expected \(p); the checkpoint is damaged.")
+        }
+        guard state.updateCount >= 0 else {
+            throw LearnerStateError("The saved learner's update count is negative (\(state.updateCount)); the checkpoint is damaged.")
+        }
+        online.assign(state.parameters)
+        target.assign(state.targetParameters)
+        moment1.assign(state.moment1)
+        moment2.assign(state.moment2)
+        updateCount = state.updateCount
+    }
+
+    /// Loads weights (e.g. from `arena weights init` or PyTorch) into both online and target networks.
+    public func loadWeights(from url: URL) throws {
+        let (config, values) = try WeightsFile.load(from: url)
+        guard config == network else {
+            throw WeightsFileError(path: url.path, problem: "it holds a network with \(config.actions) actions (dueling: \(config.dueling)) but this agent needs \(network.actions) actions (dueling: \(network.dueling))", advice: "Use weights made for this game and head.")
+        }
+        online.assign(values)
+        target.assign(values)
+    }
+
+    /// Saves the online network's weights as safetensors (PyTorch names and layouts), atomically.
+    public func saveWeights(to url: URL) throws {
+        try WeightsFile.save(network: network, parameters: online.toArray(), to: url)
+    }
+}
+
+/// A learner state that cannot be restored, with a sentence saying why.
+public struct LearnerStateError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+@inline(__always)
+func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int {
+    var best = 0
+    var bestValue = x[0]
+    for i in 1..<max(count, 1) where x[i] > bestValue { best = i; bestValue = x[i] }
+    return best
+}
+
+extension UnsafeBufferPointer {
+    /// The base address of a buffer known to be non-empty.
+    var base: UnsafePointer<Element> {
+        guard let b = baseAddress else { preconditionFailure("expected a non-empty buffer") }
+        return b
+    }
+}

@@ -1,0 +1,257 @@
+// The Q-network: the Nature DQN CNN (Mnih et al. 2015), optionally with a dueling head
+// (Wang et al. 2016), over one flat parameter buffer.
+//
+// Dimension legend (N batch, A actions)
+//   input  uint8 [N, 4, 84, 84] (NCHW, as stacked by the environment), scaled by 1/255
+//   conv1  32 8x8 stride 4 + ReLU  -> [32, N, 20, 20]  (CNHW internally, see Conv2D.swift)
+//   conv2  64 4x4 stride 2 + ReLU  -> [64, N, 9, 9]
+//   conv3  64 3x3 stride 1 + ReLU  -> [64, N, 7, 7]
+//   flatten (PyTorch order c*49 + y*7 + x) -> [N, 3136]
+//   plain:   fc1 3136 -> 512 + ReLU, fc2 512 -> A                         -> q [N, A]
+//   dueling: fc1_value 3136 -> 512 + ReLU, value 512 -> 1
+//            fc1_advantage 3136 -> 512 + ReLU, advantage 512 -> A
+//            q = value + advantage - mean(advantage)                      -> q [N, A]
+//
+// Parameter names, shapes and order in the flat buffer (and in safetensors files), PyTorch's:
+//   conv1.weight [32,4,8,8]  conv1.bias [32]  conv2.weight [64,32,4,4]  conv2.bias [64]
+//   conv3.weight [64,64,3,3] conv3.bias [64]
+//   plain:   fc1.weight [512,3136] fc1.bias [512] fc2.weight [A,512] fc2.bias [A]
+//   dueling: fc1_value.weight [512,3136] fc1_value.bias [512]
+//            fc1_advantage.weight [512,3136] fc1_advantage.bias [512]
+//            value.weight [1,512] value.bias [1] advantage.weight [A,512] advantage.bias [A]
+
+import ArenaSupport
+
+/// What the Q-network is: how many actions, and whether it has a dueling head.
+public struct QNetworkConfig: Codable, Equatable, Sendable {
+    /// Number of actions (outputs). ALE's minimal action sets have 3 to 18.
+    public var actions: Int
+    /// Dueling head (Wang et al. 2016): separate value and advantage streams.
+    public var dueling: Bool
+
+    public init(actions: Int, dueling: Bool = false) {
+        self.actions = actions; self.dueling = dueling
+    }
+}
+
+/// The input and hidden sizes of the network. `nature` is the only one users get; tests use
+/// smaller shapes so finite-difference checks stay fast and meaningful.
+struct NetworkShape: Sendable, Equatable {
+    struct ConvSpec: Sendable, Equatable { var outChannels: Int; var kernel: Int; var stride: Int }
+    var inputChannels: Int
+    var inputHeight: Int
+    var inputWidth: Int
+    var convs: [ConvSpec]
+    var hidden: Int
+
+    static let nature = NetworkShape(
+        inputChannels: 4, inputHeight: 84, inputWidth: 84,
+        convs: [ConvSpec(outChannels: 32, kernel: 8, stride: 4),
+                ConvSpec(outChannels: 64, kernel: 4, stride: 2),
+                ConvSpec(outChannels: 64, kernel: 3, stride: 1)],
+        hidden: 512)
+}
+
+/// One named tensor of the flat parameter buffer.
+public struct TensorSpec: Sendable, Equatable {
+    public let name: String
+    public let shape: [Int]
+    public let offset: Int
+    public var count: Int { shape.reduce(1, *) }
+    /// PyTorch's default fan-in for this tensor's layer (kaiming_uniform(a=sqrt(5)) and bias init
+    /// both give U(-1/sqrt(fanIn), 1/sqrt(fanIn))).
+    public let fanIn: Int
+}
+
+/// The layers of the Q-network and the layout of its flat parameter buffer. A value type:
+/// shapes and offsets only; the floats live in the learner's arenas.
+struct QNetwork: Sendable, Equatable {
+    let config: QNetworkConfig
+    let shape: NetworkShape
+    let convs: [Conv2D]
+    /// Plain head: [fc1, fc2]. Dueling head: [fc1_value, fc1_advantage, value, advantage].
+    let linears: [Linear]
+    let tensors: [TensorSpec]
+    let parameterCount: Int
+    /// Features after flattening the last conv: 3136 for Nature.
+    let flatFeatures: Int
+
+    /// Bytes of one observation.
+    var observationBytes: Int { shape.inputChannels * shape.inputHeight * shape.inputWidth }
+
+    init(config: QNetworkConfig, shape: NetworkShape = .nature) {
+        precondition(config.actions >= 1, "a Q-network needs at least 1 action, got \(config.actions)")
+        precondition(shape.convs.count == 3, "the DQN network has 3 conv layers, got \(shape.convs.count)")
+        self.config = config
+        self.shape = shape
+        var offset = 0
+        var tensors: [TensorSpec] = []
+        var convs: [Conv2D] = []
+        var (c, h, w) = (shape.inputChannels, shape.inputHeight, shape.inputWidth)
+        for (i, spec) in shape.convs.enumerated() {
+            let conv = Conv2D(inChannels: c, outChannels: spec.outChannels, kernel: spec.kernel,
+                              stride: spec.stride, inHeight: h, inWidth: w, weightOffset: offset)
+            let fan = conv.patchRows
+            tensors.append(TensorSpec(name: "conv\(i + 1).weight", shape: [conv.outChannels, c, spec.kernel, spec.kernel],
+                                      offset: offset, fanIn: fan))
+            tensors.append(TensorSpec(name: "conv\(i + 1).bias", shape: [conv.outChannels], offset: conv.biasOffset, fanIn: fan))
+            offset += conv.parameterCount
+            convs.append(conv)
+            (c, h, w) = (conv.outChannels, conv.outHeight, conv.outWidth)
+        }
+        let flat = c * h * w
+        var linears: [Linear] = []
+        func addLinear(_ name: String, _ inF: Int, _ outF: Int) {
+            let l = Linear(inFeatures: inF, outFeatures: outF, weightOffset: offset)
+            tensors.append(TensorSpec(name: "\(name).weight", shape: [outF, inF], offset: offset, fanIn: inF))
+            tensors.append(TensorSpec(name: "\(name).bias", shape: [outF], offset: l.biasOffset, fanIn: inF))
+            offset += l.parameterCount
+            linears.append(l)
+        }
+        if config.dueling {
+            addLinear("fc1_value", flat, shape.hidden)
+            addLinear("fc1_advantage", flat, shape.hidden)
+            addLinear("value", shape.hidden, 1)
+            addLinear("advantage", shape.hidden, config.actions)
+        } else {
+            addLinear("fc1", flat, shape.hidden)
+            addLinear("fc2", shape.hidden, config.actions)
+        }
+        self.convs = convs
+        self.linears = linears
+        self.tensors = tensors
+        self.parameterCount = offset
+        self.flatFeatures = flat
+    }
+
+    /// PyTorch's default initialization for Conv2d and Linear: weights and biases
+    /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)), tensor by tensor in `tensors` order.
+    func initialize(_ parameters: UnsafeMutablePointer<Float>, generator: inout SeededGenerator) {
+        for t in tensors {
+            let bound = 1 / Float(t.fanIn).squareRoot()
+            for i in 0..<t.count {
+                // safe because: offset + count <= parameterCount for every tensor.
+                parameters[t.offset + i] = (2 * generator.nextUnitFloat() - 1) * bound
+            }
+        }
+    }
+}
+
+/// Offsets of every activation and gradient buffer for one batch capacity, inside one arena.
+struct NetworkWorkspace {
+    let network: QNetwork
+    let capacity: Int
+    let arena: FloatArena
+    /// Per conv: patch matrix (reused as dCol in backward), post-ReLU output, output gradient.
+    let col: [Int], act: [Int], dAct: [Int]
+    /// [N, flat] and its gradient.
+    let flat: Int, dFlat: Int
+    /// Hidden activations [N, hidden] (plain: 1; dueling: value stream, advantage stream).
+    let hidden: [Int], dHidden: [Int]
+    /// q [N, A], dq [N, A]; dueling: value [N], advantage [N, A] and their gradients.
+    let q: Int, dq: Int, value: Int, advantage: Int, dValue: Int, dAdvantage: Int
+
+    init(network: QNetwork, capacity: Int, withGradients: Bool) {
+        precondition(capacity >= 1, "workspace capacity must be at least 1, got \(capacity)")
+        self.network = network
+        self.capacity = capacity
+        var total = 0
+        func take(_ n: Int) -> Int { defer { total += n }; return total }
+        func takeGrad(_ n: Int) -> Int { withGradients ? take(n) : -1 }
+        col = network.convs.map { take($0.colCount(batch: capacity)) }
+        act = network.convs.map { take($0.outputCount(batch: capacity)) }
+        dAct = network.convs.map { takeGrad($0.outputCount(batch: capacity)) }
+        flat = take(capacity * network.flatFeatures)
+        dFlat = takeGrad(capacity * network.flatFeatures)
+        let streams = network.config.dueling ? 2 : 1
+        hidden = (0..<streams).map { _ in take(capacity * network.shape.hidden) }
+        dHidden = (0..<streams).map { _ in takeGrad(capacity * network.shape.hidden) }
+        let a = network.config.actions
+        q = take(capacity * a)
+        dq = takeGrad(capacity * a)
+        value = take(capacity)
+        advantage = take(capacity * a)
+        dValue = takeGrad(capacity)
+        dAdvantage = takeGrad(capacity * a)
+        arena = FloatArena(count: total)
+    }
+}
+
+extension QNetwork {
+    /// Forward pass for `batch` observations; the Q-values end at `ws + workspace.q` ([N, A]).
+    /// Every activation stays in the workspace for `backward`.
+    func forward(parameters p: UnsafePointer<Float>, observations: UnsafePointer<UInt8>, batch: Int,
+                 workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>) {
+        precondition(batch >= 1 && batch <= w.capacity,
+                     "batch must be in 1...\(w.capacity) (the workspace capacity), got \(batch)")
+        // conv1 reads the uint8 observations directly; the 1/255 scaling rides on the GEMM's alpha.
+        convs[0].im2col(observations: observations, batch: batch, col: ws + w.col[0])
+        convs[0].forward(col: ws + w.col[0], batch: batch, parameters: p, output: ws + w.act[0], inputScale: 1 / 255)
+        Activations.reluForward(ws + w.act[0], count: convs[0].outputCount(batch: batch))
+        for i in 1..<convs.count {
+            convs[i].im2col(input: ws + w.act[i - 1], batch: batch, col: ws + w.col[i])
+            convs[i].forward(col: ws + w.col[i], batch: batch, parameters: p, output: ws + w.act[i])
+            Activations.reluForward(ws + w.act[i], count: convs[i].outputCount(batch: batch))
+        }
+        let last = convs[convs.count - 1]
+        Activations.cnhwToFlat(ws + w.act[convs.count - 1], channels: last.outChannels, batch: batch,
+                               pixels: last.outPixels, into: ws + w.flat)
+        let hiddenCount = batch * shape.hidden
+        if config.dueling {
+            for s in 0..<2 {
+                linears[s].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[s])
+                Activations.reluForward(ws + w.hidden[s], count: hiddenCount)
+            }
+            linears[2].forward(input: ws + w.hidden[0], batch: batch, parameters: p, output: ws + w.value)
+            linears[3].forward(input: ws + w.hidden[1], batch: batch, parameters: p, output: ws + w.advantage)
+            Activations.duelingForward(value: ws + w.value, advantage: ws + w.advantage, batch: batch,
+                                       actions: config.actions, q: ws + w.q)
+        } else {
+            linears[0].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[0])
+            Activations.reluForward(ws + w.hidden[0], count: hiddenCount)
+            linears[1].forward(input: ws + w.hidden[0], batch: batch, parameters: p, output: ws + w.q)
+        }
+    }
+
+    /// Backward pass from dq (at `ws + workspace.dq`, [N, A]) after `forward` on the same batch:
+    /// ACCUMULATES parameter gradients into `g`. conv1's input gradient is never computed.
+    func backward(parameters p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, batch: Int,
+                  workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>) {
+        precondition(w.dq >= 0, "backward needs a workspace built with gradients")
+        let hiddenCount = batch * shape.hidden
+        if config.dueling {
+            Activations.duelingBackward(dq: ws + w.dq, batch: batch, actions: config.actions,
+                                        dValue: ws + w.dValue, dAdvantage: ws + w.dAdvantage)
+            linears[2].backwardParameters(input: ws + w.hidden[0], dOutput: ws + w.dValue, batch: batch, gradients: g)
+            linears[2].backwardInput(dOutput: ws + w.dValue, batch: batch, parameters: p, dInput: ws + w.dHidden[0], accumulate: false)
+            linears[3].backwardParameters(input: ws + w.hidden[1], dOutput: ws + w.dAdvantage, batch: batch, gradients: g)
+            linears[3].backwardInput(dOutput: ws + w.dAdvantage, batch: batch, parameters: p, dInput: ws + w.dHidden[1], accumulate: false)
+            for s in 0..<2 {
+                Activations.reluBackward(output: ws + w.hidden[s], gradient: ws + w.dHidden[s], count: hiddenCount)
+                linears[s].backwardParameters(input: ws + w.flat, dOutput: ws + w.dHidden[s], batch: batch, gradients: g)
+                linears[s].backwardInput(dOutput: ws + w.dHidden[s], batch: batch, parameters: p, dInput: ws + w.dFlat, accumulate: s == 1)
+            }
+        } else {
+            linears[1].backwardParameters(input: ws + w.hidden[0], dOutput: ws + w.dq, batch: batch, gradients: g)
+            linears[1].backwardInput(dOutput: ws + w.dq, batch: batch, parameters: p, dInput: ws + w.dHidden[0], accumulate: false)
+            Activations.reluBackward(output: ws + w.hidden[0], gradient: ws + w.dHidden[0], count: hiddenCount)
+            linears[0].backwardParameters(input: ws + w.flat, dOutput: ws + w.dHidden[0], batch: batch, gradients: g)
+            linears[0].backwardInput(dOutput: ws + w.dHidden[0], batch: batch, parameters: p, dInput: ws + w.dFlat, accumulate: false)
+        }
+        let lastIndex = convs.count - 1
+        let last = convs[lastIndex]
+        Activations.flatToCNHW(ws + w.dFlat, channels: last.outChannels, batch: batch, pixels: last.outPixels,
+                               into: ws + w.dAct[lastIndex])
+        for i in stride(from: lastIndex, through: 0, by: -1) {
+            let conv = convs[i]
+            Activations.reluBackward(output: ws + w.act[i], gradient: ws + w.dAct[i], count: conv.outputCount(batch: batch))
+            conv.backwardParameters(col: ws + w.col[i], dOutput: ws + w.dAct[i], batch: batch, gradients: g,
+                                    inputScale: i == 0 ? 1 / 255 : 1)
+            if i > 0 {
+                // The patch matrix is consumed: reuse it as dCol.
+                conv.backwardInput(dOutput: ws + w.dAct[i], batch: batch, parameters: p,
+                                   dCol: ws + w.col[i], dInput: ws + w.dAct[i - 1])
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Agent
+import ArenaSupport
+import Environment
+import Foundation
+
+/// One evaluation episode: its score and everything needed to replay it exactly.
+public struct EvaluatedEpisode: Sendable {
+    public var score: Double
+    /// Agent steps.
+    public var length: Int
+    /// Emulator frames, no-op and FIRE starts included.
+    public var frames: Int
+    public var truncated: Bool
+    /// The environment seed: with the settings and the actions it reproduces the episode.
+    public var environmentSeed: UInt64
+    /// Action indices into the environment's action set, one per agent step.
+    public var actions: [UInt8]
+    /// Unclipped reward of each agent step.
+    public var rewards: [Float]
+    /// SHA-256 of the emulator state after the last step.
+    public var finalStateChecksum: String
+}
+
+/// Summary statistics of evaluation scores against the reference table.
+public struct EvaluationSummary: Codable, Equatable, Sendable {
+    public struct Episode: Codable, Equatable, Sendable {
+        public var score: Double
+        public var length: Int
+        public var frames: Int
+    }
+    public var game: String
+    public var `protocol`: String
+    public var agent: String
+    public var seed: UInt64
+    public var agentSteps: Int
+    public var episodes: [Episode]
+    public var mean: Double
+    public var std: Double
+    public var humanNormalized: Double?
+    public var dqnNature: Double?
+    public var random: Double?
+    public var human: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case game, `protocol`, agent, seed, episodes, mean, std, random, human
+        case agentSteps = "agent_steps", humanNormalized = "human_normalized", dqnNature = "dqn_nature"
+    }
+
+    public init(game: String, protocol: String, agent: String, seed: UInt64, agentSteps: Int, episodes: [EvaluatedEpisode]) {
+        self.game = game
+        self.protocol = `protocol`
+        self.agent = agent
+        self.seed = seed
+        self.agentSteps = agentSteps
+        self.episodes = episodes.map { Episode(score: $0.score, length: $0.length, frames: $0.frames) }
+        let scores = episodes.map(\.score)
+        mean = scores.isEmpty ? 0 : scores.reduce(0, +) / Double(scores.count)
+        let m = mean
+        // Sample standard deviation (n - 1), as papers report across episodes.
+        std = scores.count > 1 ? (scores.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(scores.count - 1)).squareRoot() : 0
+        let info = GameCatalog.info(game)
+        humanNormalized = GameCatalog.humanNormalized(score: mean, game: game)
+        dqnNature = info?.dqnNature
+        random = info?.random
+        human = info?.human
+    }
+}
+
+/// Plays evaluation episodes: each on a fresh environment with its own seed (derived from the
+/// run seed, the phase and the episode index), so any single episode can be replayed on its own.
+public enum Evaluator {
+    /// The seed of evaluation episode `episode` of phase `phase` in a run seeded with `seed`.
+    public static func episodeSeed(runSeed: UInt64, phase: String, episode: Int) -> UInt64 {
+        var g = SeededGenerator(seed: runSeed, stream: "eval-\(phase)-\(episode)")
+        return g.next()
+    }
+
+    public static func run(agent: ArenaAgent, game: String, settings: ProtocolSettings, episodes: Int,
+                           runSeed: UInt64, phase: String, romDirectory: URL? = nil,
+                           shouldStop: () -> Bool = { false },
+                           onEpisode: (Int, EvaluatedEpisode) throws -> Void = { _, _ in }) throws -> [EvaluatedEpisode] {
+        var out: [EvaluatedEpisode] = []
+        for i in 0..<episodes {
+            if shouldStop() { break }
+            let seed = episodeSeed(runSeed: runSeed, phase: phase, episode: i)
+            let env = try AtariEnvironment(game: game, emulator: settings.emulator,
+                                           preprocessing: settings.evaluationPreprocessing, seed: seed,
+                                           romDirectory: romDirectory)
+            guard env.actionCount == agent.actionCount else {
+                throw RunError("The agent has \(agent.actionCount) actions but \(game) under \(settings.name) has \(env.actionCount); evaluate with the protocol and game the agent was trained on.")
+            }
+            let episode = try play(agent: agent, env: env, seed: seed)
+            out.append(episode)
+            try onEpisode(i, episode)
+        }
+        return out
+    }
+
+    /// One full episode of `agent` in evaluation mode on `env` (reset here).
+    public static func play(agent: ArenaAgent, env: AtariEnvironment, seed: UInt64) throws -> EvaluatedEpisode {
+        try env.reset()
+        var actions: [UInt8] = []
+        var rewards: [Float] = []
+        actions.reserveCapacity(4096)
+        rewards.reserveCapacity(4096)
+        var action = env.withFrame { agent.beginEpisode(frame: $0, training: false) }
+        while true {
+            let r = env.step(action)
+            actions.append(UInt8(action))
+            rewards.append(Float(r.reward))
+            if r.episodeEnded {
+                env.withFrame { agent.endEpisode(reward: r.trainingReward, frame: $0, terminated: r.terminated, truncated: r.truncated) }
+                return EvaluatedEpisode(score: env.episodeReturn, length: env.episodeSteps, frames: env.episodeFrames,
+                                        truncated: r.truncated, environmentSeed: seed, actions: actions,
+                                        rewards: rewards, finalStateChecksum: try env.arcade.stateChecksum())
+            }
+            action = env.withFrame { agent.step(reward: r.trainingReward, frame: $0, lifeLost: false) }
+        }
+    }
+}

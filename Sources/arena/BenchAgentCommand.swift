@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import NeuralNet
+
+/// `arena bench agent`: the DQN update and action-selection speed (a benchmark, not a test).
+/// Run it with OPENBLAS_CORETYPE unset (`env -u OPENBLAS_CORETYPE`), as on a user's machine.
+struct BenchAgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Time one DQN update (batch 32) and one action selection; compare with PyTorch on this machine.",
+        discussion: "Run with OPENBLAS_CORETYPE unset: env -u OPENBLAS_CORETYPE arena bench agent --json")
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+    @Option(help: "OpenBLAS threads.")
+    var threads = 2
+    @Option(help: "Timed updates (the median is reported).")
+    var updates = 60
+    @Option(help: "Timed action selections (the median is reported).")
+    var acts = 400
+    @Option(help: "Actions of the network.")
+    var actions = 6
+    @Flag(help: "Dueling head.")
+    var dueling = false
+    @Flag(help: "Double DQN targets (one more forward pass on s').")
+    var double = false
+
+    func validate() throws {
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64, got \(threads).") }
+        guard updates >= 1, acts >= 1 else { throw ValidationError("--updates and --acts must be at least 1.") }
+        guard (1...256).contains(actions) else { throw ValidationError("--actions must be between 1 and 256, got \(actions).") }
+    }
+
+    func run() throws {
+        let result = AgentBenchmark.run(threads: threads, updates: updates, acts: acts,
+                                        network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            print(result.text)
+        }
+    }
+}
+
+/// The measurements `arena bench agent` reports. The replay fields are hooks filled by the replay
+/// benchmark (nil until then).
+struct AgentBenchResult: Codable {
+    var cpu: String
+    var openblas_core: String
+    var openblas_coretype_env: String?
+    var threads: Int
+    var batch_size: Int
+    var dueling: Bool
+    var double_dqn: Bool
+    /// Median milliseconds of one full update (target forward, online forward, Huber loss, backward, step).
+    var update_ms: Double
+    var update_ms_min: Double
+    /// Median microseconds of Q-values for one observation.
+    var act_us: Double
+    var act_us_min: Double
+    /// GFLOP of one update, counted from the layer shapes.
+    var update_gflop: Double
+    /// Measured sgemm rate (1536^3) with the same threads, and the update's GEMM floor at that rate.
+    var sgemm_gflops: Double
+    var measured_floor_ms: Double
+    /// The issue's floor: 2.2 GFLOP at ~400 GFLOP/s.
+    var floor_ms: Double
+    var floor_fraction: Double
+    var pytorch_update_ms: Double
+    var pytorch_act_us: Double
+    var speedup_update_vs_pytorch: Double
+    var speedup_act_vs_pytorch: Double
+    var replay_bytes_per_transition: Int?
+    var replay_resident_bytes_1m: Int?
+
+    var text: String {
+        var lines = [
+            "cpu \(cpu), OpenBLAS core \(openblas_core), \(threads) threads"
+                + (openblas_coretype_env.map { " (OPENBLAS_CORETYPE=\($0) is set: run with env -u OPENBLAS_CORETYPE)" } ?? ""),
+            String(format: "update (batch %d%@%@): median %.2f ms (min %.2f), PyTorch %.1f ms -> %.2fx",
+                   batch_size, dueling ? ", dueling" : "", double_dqn ? ", double" : "", update_ms, update_ms_min,
+                   pytorch_update_ms, speedup_update_vs_pytorch),
+            String(format: "  %.2f GFLOP; floor %.1f ms (issue) reached %.0f%%; sgemm %.0f GFLOP/s here -> floor %.2f ms",
+                   update_gflop, floor_ms, 100 * floor_fraction, sgemm_gflops, measured_floor_ms),
+            String(format: "act (one observation): median %.0f us (min %.0f), PyTorch %.0f us -> %.2fx",
+                   act_us, act_us_min, pytorch_act_us, speedup_act_vs_pytorch),
+        ]
+        if let b = replay_bytes_per_transition { lines.append("replay: \(b) bytes per transition") }
+        if let r = replay_resident_bytes_1m { lines.append("replay: \(r) bytes resident at 1M transitions") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+enum AgentBenchmark {
+    static func run(threads: Int, updates: Int, acts: Int, network: QNetworkConfig, doubleDQN: Bool) -> AgentBenchResult {
+        BLAS.setThreads(threads)
+        let batchSize = 32
+        let learner = QLearner(network: network, optimizer: .nature2015, loss: .huber, batchSize: batchSize,
+                               doubleDQN: doubleDQN, gradientClipNorm: nil, seed: 1)
+        var generator = SeededGenerator(seed: 2, stream: "bench")
+        let batch = learner.makeBatch()
+        for i in batch.observations.indices { batch.observations[i] = UInt8(truncatingIfNeeded: generator.next()) }
+        for i in batch.nextObservations.indices { batch.nextObservations[i] = UInt8(truncatingIfNeeded: generator.next()) }
+        for i in 0..<batchSize {
+            batch.actions[i] = Int32(generator.next() % UInt64(network.actions))
+            batch.rewards[i] = Float(Int(generator.next() % 3)) - 1
+            batch.discounts[i] = 0.99
+        }
+        for _ in 0..<5 { learner.update(batch) }
+        var updateTimes: [Double] = []
+        for _ in 0..<updates {
+            let start = DispatchTime.now().uptimeNanoseconds
+            learner.update(batch)
+            updateTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        var q = [Float](repeating: 0, count: network.actions)
+        var actTimes: [Double] = []
+        batch.observations.withUnsafeBufferPointer { obs in
+            q.withUnsafeMutableBufferPointer { out in
+                // safe because: one observation (the first of the batch) and `actions` floats.
+                guard let o = obs.baseAddress, let d = out.baseAddress else { return }
+                for i in 0..<(acts + 20) {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    learner.qValues(observation: o, into: d)
+                    if i >= 20 { actTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3) }
+                }
+            }
+        }
+        let gflop = updateFlops(network: network, batch: batchSize, doubleDQN: doubleDQN) / 1e9
+        let rate = sgemmRate()
+        let updateMs = median(updateTimes), actUs = median(actTimes)
+        let env = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
+        return AgentBenchResult(
+            cpu: cpuName(), openblas_core: BLAS.coreName, openblas_coretype_env: env, threads: threads,
+            batch_size: batchSize, dueling: network.dueling, double_dqn: doubleDQN,
+            update_ms: updateMs, update_ms_min: updateTimes.min() ?? 0, act_us: actUs, act_us_min: actTimes.min() ?? 0,
+            update_gflop: gflop, sgemm_gflops: rate, measured_floor_ms: gflop / rate * 1e3,
+            floor_ms: 5.5, floor_fraction: 5.5 / updateMs,
+            pytorch_update_ms: 16.2, pytorch_act_us: 273,
+            speedup_update_vs_pytorch: 16.2 / updateMs, speedup_act_vs_pytorch: 273 / actUs,
+            replay_bytes_per_transition: nil, replay_resident_bytes_1m: nil)
+    }
+
+    /// Multiply-add FLOPs of one update, from the Nature layer shapes: forward passes on s' (target,
+    /// plus online with Double DQN) and s, and the backward pass (weights and inputs, except conv1's input).
+    static func updateFlops(network: QNetworkConfig, batch: Int, doubleDQN: Bool) -> Double {
+        // (out channels, patch rows, output pixels) of the three convs.
+        let convs: [(Double, Double, Double)] = [(32, 256, 400), (64, 512, 81), (64, 576, 49)]
+        let hidden: [(Double, Double)] = network.dueling
+            ? [(3136, 512), (3136, 512), (512, 1), (512, Double(network.actions))]
+            : [(3136, 512), (512, Double(network.actions))]
+        let convForward = convs.map { 2 * $0.0 * $0.1 * $0.2 }.reduce(0, +)
+        let fcForward = hidden.map { 2 * $0.0 * $0.1 }.reduce(0, +)
+        let forward = (convForward + fcForward) * Double(batch)
+        let backward = 2 * forward - 2 * convs[0].0 * convs[0].1 * convs[0].2 * Double(batch)
+        return forward * (doubleDQN ? 3 : 2) + backward
+    }
+
+    /// Median GFLOP/s of a 1536^3 sgemm.
+    static func sgemmRate() -> Double {
+        let n = 1536
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var times: [Double] = []
+        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+            guard let pa = a.baseAddress, let pb = b.baseAddress, let pc = c.baseAddress else { return }
+            for _ in 0..<6 {
+                let start = DispatchTime.now().uptimeNanoseconds
+                BLAS.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: pa, lda: n, b: pb, ldb: n,
+                          beta: 0, c: pc, ldc: n)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+        } } }
+        return 2 * pow(Double(n), 3) / median(Array(times.dropFirst())) / 1e9
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    static func cpuName() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            if let colon = line.firstIndex(of: ":") {
+                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return "unknown"
+    }
+}
+
+import ArenaSupport

@@ -1,0 +1,76 @@
+import Agent
+import ArgumentParser
+import Environment
+import Foundation
+import Runner
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate trained weights: scores, mean ± std, human-normalized score, Nature DQN reference.")
+
+    @Option(name: .customLong("run"), help: "A run folder made by `arena train` (uses its config and newest weights).")
+    var runFolder: String?
+    @Option(help: "A weights file (safetensors) instead of a run folder; needs --game.")
+    var weights: String?
+    @Option(help: "Game id, with --weights.")
+    var game: String?
+    @Option(help: "Episodes to play.")
+    var episodes: Int = 30
+    @Option(help: "Protocol (default: the run's, or nature2015 with --weights).")
+    var `protocol`: String?
+    @Option(help: "Seed of the evaluation (no-op starts, epsilon, sticky actions).")
+    var seed: UInt64?
+    @Option(help: "Folder for the episode files (default: the run's episodes/, or none with --weights).")
+    var episodesDir: String?
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func validate() throws {
+        if (runFolder == nil) == (weights == nil) { throw ValidationError("Give either --run DIR or --weights FILE --game G.") }
+        if weights != nil && game == nil { throw ValidationError("--weights needs --game (the game the weights were trained on).") }
+        if episodes < 1 { throw ValidationError("--episodes must be at least 1, got \(episodes).") }
+    }
+
+    func run() throws {
+        var proto: EvaluationProtocol? = nil
+        if let p = `protocol` {
+            do { proto = try EvaluationProtocol.named(p) } catch { throw ValidationError("\(error)") }
+        }
+        var request: EvaluationRequest
+        if let runFolder {
+            request = try EvaluationRequest.fromRun(URL(fileURLWithPath: runFolder), episodes: episodes, protocolOverride: proto, seed: seed)
+        } else {
+            let url = URL(fileURLWithPath: weights ?? "")
+            var config = DQNConfig()
+            let sibling = url.deletingLastPathComponent().appendingPathComponent("config.json")
+            if let c = try? DQNConfig.load(from: sibling) { config = c }
+            request = EvaluationRequest(game: game ?? "", weights: url, protocol: proto ?? .nature2015, episodes: episodes,
+                                        seed: seed ?? 1, agentName: url.deletingPathExtension().lastPathComponent,
+                                        agentConfig: config, episodesDirectory: nil)
+        }
+        if let episodesDir { request.episodesDirectory = URL(fileURLWithPath: episodesDir) }
+        if !json {
+            print("evaluating \(request.weights.path) on \(request.game), protocol \(request.protocol), \(request.episodes) episodes, seed \(request.seed)")
+        }
+        let summary = try request.run { i, e in
+            if !json {
+                print(String(format: "episode %d: score %.1f, %d steps, %d frames%@", i + 1, e.score, e.length, e.frames,
+                             e.truncated ? " (truncated)" : ""))
+            }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        } else {
+            var line = String(format: "mean %.2f ± %.2f (std) over %d episodes", summary.mean, summary.std, summary.episodes.count)
+            if let h = summary.humanNormalized { line += String(format: ", human-normalized %.3f", h) }
+            print(line)
+            let ref = [summary.random.map { String(format: "random %.1f", $0) }, summary.human.map { String(format: "human %.1f", $0) },
+                       summary.dqnNature.map { String(format: "Nature DQN %.1f", $0) }].compactMap { $0 }
+            if !ref.isEmpty { print("reference (\(summary.protocol == "nature2015" ? "same protocol" : "nature2015 protocol; not directly comparable")): " + ref.joined(separator: ", ")) }
+            if let dir = request.episodesDirectory { print("episode files: \(dir.path)") }
+        }
+    }
+}

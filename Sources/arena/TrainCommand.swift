@@ -1,0 +1,97 @@
+import Agent
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Environment
+import Foundation
+import Runner
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an agent on a game; running it again on the same run folder resumes.",
+        discussion: """
+        The run folder is <out>/<game>/<agent>/<seed>. It holds config.json, metrics.jsonl/.csv, \
+        TensorBoard event files, checkpoints/ and episodes/. SIGINT or SIGTERM finish the current \
+        step, write a checkpoint and exit 0.
+        """)
+
+    @Option(help: "Game id (see `arena games`).")
+    var game: String
+    @Option(help: "Agent preset file (agents/*.json). Its name without .json names the run.")
+    var agent: String = "agents/dqn-cpu-fast.json"
+    @Option(help: "Training budget in emulator frames (converted to agent steps with the frame skip).")
+    var frames: Int?
+    @Option(help: "Training budget in agent steps.")
+    var steps: Int?
+    @Option(help: "Seed of everything random in the run.")
+    var seed: UInt64 = 1
+    @Option(help: "Protocol: nature2015 or machado2018.")
+    var `protocol`: String = "nature2015"
+    @Option(help: "Results root folder.")
+    var out: String = "results"
+    @Option(help: "Agent steps per training phase of an iteration.")
+    var iterationSteps: Int = 50_000
+    @Option(help: "Evaluation episodes after each iteration.")
+    var evalEpisodes: Int = 10
+    @Option(help: "Episodes of the final evaluation (evaluation.json).")
+    var finalEvalEpisodes: Int = 30
+    @Option(help: "Complete checkpoints to keep.")
+    var keepCheckpoints: Int = 2
+    @Option(name: .customLong("set"), help: "Override an agent setting, key=value (repeatable), e.g. --set batchSize=64.")
+    var overrides: [String] = []
+    @Flag(help: "Plain progress lines even on a terminal.")
+    var plain = false
+
+    func validate() throws {
+        if frames != nil && steps != nil { throw ValidationError("Give the budget with --frames or --steps, not both.") }
+        if let frames, frames < 1 { throw ValidationError("--frames must be positive, got \(frames).") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be positive, got \(steps).") }
+        if !FileManager.default.fileExists(atPath: agent) {
+            throw ValidationError("The agent file \(agent) does not exist; the presets are in agents/ (e.g. agents/dqn-cpu-fast.json).")
+        }
+    }
+
+    func run() throws {
+        let proto: EvaluationProtocol
+        do { proto = try EvaluationProtocol.named(`protocol`) } catch { throw ValidationError("\(error)") }
+        let info = try GameCatalog.resolve(game)
+        let agentURL = URL(fileURLWithPath: agent)
+        let config = try DQNConfig.resolve(file: agentURL, overrides: overrides)
+        let frameSkip = proto.settings.preprocessing.frameSkip
+        let budget = steps ?? (frames.map { max(1, $0 / frameSkip) } ?? 1_000_000)
+        var settings = RunSettings(game: info.id, agent: agentURL.deletingPathExtension().lastPathComponent,
+                                   seed: seed, protocol: proto, budgetAgentSteps: budget)
+        settings.iterationSteps = iterationSteps
+        settings.evalEpisodes = evalEpisodes
+        settings.finalEvalEpisodes = finalEvalEpisodes
+        settings.keepCheckpoints = keepCheckpoints
+        let dir = settings.runDirectory(root: URL(fileURLWithPath: out))
+        let trainer = try Trainer(settings: settings, agentConfig: config, runDirectory: dir)
+        print("arena train: \(info.id) with \(settings.agent), protocol \(proto), seed \(seed), budget \(budget) agent steps (\(budget * frameSkip) frames)")
+        print("run folder: \(dir.path)")
+        print("effective agent configuration:\n\(trainer.agentConfig.prettyJSON())")
+        ShutdownSignal.install()
+        defer { ShutdownSignal.uninstall() }
+        let reporter = ProgressReporter(isTerminal: !plain && isatty(1) != 0)
+        var hooks = TrainerHooks()
+        hooks.shouldStop = { ShutdownSignal.requested }
+        hooks.log = { reporter.message($0) }
+        hooks.progress = { snapshot, iterationDone in
+            if iterationDone { reporter.iterationFinished(snapshot) } else { reporter.update(snapshot) }
+        }
+        let outcome = try trainer.run(hooks: hooks)
+        reporter.finish()
+        switch outcome {
+        case .finished:
+            let evalURL = dir.appendingPathComponent("evaluation.json")
+            if let data = try? Data(contentsOf: evalURL), let s = try? JSONDecoder().decode(EvaluationSummary.self, from: data) {
+                print(String(format: "final evaluation: mean %.2f ± %.2f over %d episodes", s.mean, s.std, s.episodes.count)
+                      + (s.humanNormalized.map { String(format: ", human-normalized %.3f", $0) } ?? ""))
+            }
+        case .stopped(let at):
+            print("stopped at \(at) agent steps; checkpoint written. Run the same command to resume.")
+        }
+    }
+}

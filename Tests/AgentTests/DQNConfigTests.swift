@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+@testable import Agent
+
+@Suite struct DQNConfigTests {
+    static var agentsDirectory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("agents")
+    }
+
+    static func decode(_ json: String) throws -> DQNConfig { try DQNConfig.decode(Data(json.utf8)) }
+
+    @Test func everyFieldRoundTripsAndTheKeyListsAreComplete() throws {
+        var c = DQNConfig()
+        c.gamma = 0.5; c.nStep = 3; c.optimizer.kind = .adam; c.loss = .mse; c.prioritized.enabled = true
+        c.gradientClipNorm = 10; c.dueling = true
+        let data = try JSONEncoder().encode(c)
+        #expect(try JSONDecoder().decode(DQNConfig.self, from: data) == c)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(Set(object.keys) == Set(DQNConfig.keys))
+        #expect(Set((object["optimizer"] as? [String: Any])?.keys.map { $0 } ?? []) == Set(OptimizerSettings.keys))
+        #expect(Set((object["prioritized"] as? [String: Any])?.keys.map { $0 } ?? []) == Set(PrioritizedReplayConfig.keys))
+    }
+
+    @Test func missingKeysTakeTheDefaults() throws {
+        let c = try Self.decode(#"{"batchSize": 64, "optimizer": {"kind": "adam"}}"#)
+        var expected = DQNConfig()
+        expected.batchSize = 64
+        expected.optimizer.kind = .adam
+        #expect(c == expected)
+        #expect(try Self.decode("{}") == DQNConfig())
+    }
+
+    @Test func unknownKeysAreRejectedByName() {
+        let top = #expect(throws: ConfigurationError.self) { try Self.decode(#"{"batchsize": 64, "gama": 0.9}"#) }
+        #expect(top?.description.contains("'batchsize'") == true && top?.description.contains("'gama'") == true)
+        let nested = #expect(throws: ConfigurationError.self) { try Self.decode(#"{"optimizer": {"lr": 0.1}}"#) }
+        #expect(nested?.description.contains("'optimizer.lr'") == true)
+        let per = #expect(throws: ConfigurationError.self) { try Self.decode(#"{"prioritized": {"beta": 0.1}}"#) }
+        #expect(per?.description.contains("'prioritized.beta'") == true)
+        let kind = #expect(throws: ConfigurationError.self) { try Self.decode(#"{"optimizer": {"kind": "sgd"}}"#) }
+        #expect(kind?.description.contains("'sgd'") == true && kind?.description.contains("adam") == true)
+    }
+
+    @Test func wrongTypesAndBrokenJSONAreSentences() {
+        let type = #expect(throws: ConfigurationError.self) { try Self.decode(#"{"batchSize": "big"}"#) }
+        #expect(type?.description.contains("'batchSize'") == true && type?.description.contains("whole number") == true)
+        let broken = #expect(throws: ConfigurationError.self) { try Self.decode(#"{"batchSize": 32"#) }
+        #expect(broken?.description.contains("not valid JSON") == true)
+    }
+
+    @Test func validationNamesTheBadValue() {
+        var c = DQNConfig()
+        c.batchSize = 0
+        let e = #expect(throws: ConfigurationError.self) { try c.validate() }
+        #expect(e?.description.contains("batchSize must be at least 1, got 0") == true)
+        c = DQNConfig(); c.gamma = 1.5; c.optimizer.learningRate = -1; c.replayCapacity = 3
+        #expect(c.problems().count == 3)
+        #expect(c.problems().contains("gamma must be between 0 and 1, got 1.5"))
+        #expect(c.problems().contains("replayCapacity must be at least stackDepth + nStep + 1 = 6, got 3"))
+        #expect(DQNConfig().problems().isEmpty)
+    }
+
+    @Test func overridesApplyByDottedKeyAndRejectUnknownKeys() throws {
+        var c = DQNConfig()
+        try c.apply(overrides: ["batchSize=64", "optimizer.kind=adam", "optimizer.learningRate=1e-4",
+                                "prioritized.enabled=true", "loss=mse", "gamma=1", "doubleDQN=true"])
+        #expect(c.batchSize == 64 && c.optimizer.kind == .adam && c.optimizer.learningRate == 1e-4)
+        #expect(c.prioritized.enabled && c.loss == .mse && c.gamma == 1 && c.doubleDQN)
+        let unknown = #expect(throws: ConfigurationError.self) { try c.apply(overrides: ["batchsize=3"]) }
+        #expect(unknown?.description.contains("'batchsize'") == true)
+        let nested = #expect(throws: ConfigurationError.self) { try c.apply(overrides: ["optimizer.rate=3"]) }
+        #expect(nested?.description.contains("'rate'") == true)
+        let type = #expect(throws: ConfigurationError.self) { try c.apply(overrides: ["batchSize=many"]) }
+        #expect(type?.description.contains("'batchSize'") == true)
+        #expect(throws: ConfigurationError.self) { try c.apply(overrides: ["batchSize"]) }
+        #expect(throws: ConfigurationError.self) { try c.apply(overrides: ["optimizer=adam"]) }
+        #expect(c.batchSize == 64, "a failed override leaves the configuration unchanged")
+    }
+
+    @Test func precedenceIsDefaultsThenFileThenOverrides() throws {
+        let dir = try ReplayCheckpointTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("mine.json")
+        try Data(#"{"batchSize": 64, "warmupSteps": 100}"#.utf8).write(to: file)
+        let c = try DQNConfig.resolve(file: file, overrides: ["warmupSteps=7"])
+        #expect(c.batchSize == 64 && c.warmupSteps == 7 && c.gamma == DQNConfig().gamma)
+        let bad = #expect(throws: ConfigurationError.self) { try DQNConfig.resolve(file: file, overrides: ["batchSize=0"]) }
+        #expect(bad?.description.contains("batchSize must be at least 1, got 0") == true)
+        let missing = #expect(throws: ConfigurationError.self) { try DQNConfig.load(from: dir.appendingPathComponent("nope.json")) }
+        #expect(missing?.description.contains("does not exist") == true)
+    }
+
+    @Test func epsilonHoldsThroughWarmupThenFallsLinearly() {
+        var c = DQNConfig()
+        c.warmupSteps = 100; c.epsilonDecaySteps = 1000; c.epsilonStart = 1; c.epsilonEnd = 0.1
+        #expect(c.epsilon(atStep: 0) == 1 && c.epsilon(atStep: 100) == 1)
+        #expect(abs(c.epsilon(atStep: 600) - 0.55) < 1e-12)
+        #expect(c.epsilon(atStep: 1100) == 0.1 && c.epsilon(atStep: 10_000) == 0.1)
+        c.epsilonDecaySteps = 0
+        #expect(c.epsilon(atStep: 101) == 0.1)
+    }
+
+    @Test func everyPresetLoadsAndValidates() throws {
+        let files = try FileManager.default.contentsOfDirectory(at: Self.agentsDirectory, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "json" }
+        #expect(files.count >= 2)
+        for file in files {
+            let c = try DQNConfig.load(from: file)
+            #expect(c.problems().isEmpty, "\(file.lastPathComponent): \(c.problems())")
+        }
+    }
+
+    /// Mnih et al. 2015, Extended Data Table 1, restated here by hand (not from the code defaults).
+    @Test func naturePresetIsThePaper() throws {
+        let c = try DQNConfig.load(from: Self.agentsDirectory.appendingPathComponent("dqn-nature.json"))
+        #expect(c.replayCapacity == 1_000_000 && c.batchSize == 32 && c.targetUpdatePeriod == 10_000)
+        #expect(c.gamma == 0.99 && c.updatePeriod == 4 && c.warmupSteps == 50_000)
+        #expect(c.optimizer.kind == .rmspropCentered && c.optimizer.learningRate == 0.00025)
+        #expect(c.optimizer.decay == 0.95 && c.optimizer.epsilon == 0.01)
+        #expect(c.epsilonStart == 1.0 && c.epsilonEnd == 0.1 && c.epsilonDecaySteps == 1_000_000)
+        #expect(c.evalEpsilon == 0.05 && c.loss == .huber && c.stackDepth == 4 && c.nStep == 1)
+        #expect(!c.doubleDQN && !c.dueling && !c.prioritized.enabled && c.gradientClipNorm == 0)
+        let nn = c.optimizerConfig
+        #expect(nn == .rmspropCentered(lr: 2.5e-4, decay: 0.95, epsilon: 0.01))
+    }
+
+    @Test func cpuFastPresetIsWhatItsReadmeSays() throws {
+        let c = try DQNConfig.load(from: Self.agentsDirectory.appendingPathComponent("dqn-cpu-fast.json"))
+        #expect(c.optimizer.kind == .adam && c.optimizer.learningRate == 1e-4 && c.optimizer.epsilon == 1.5e-4)
+        #expect(c.replayCapacity == 100_000 && c.targetUpdatePeriod == 2_000 && c.warmupSteps == 20_000)
+        #expect(c.epsilonEnd == 0.01 && c.epsilonDecaySteps == 250_000 && c.evalEpsilon == 0.05)
+        #expect(c.doubleDQN && c.dueling && c.nStep == 3 && c.updatePeriod == 4)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import ArenaSupport
+@testable import Agent
+
+@Suite struct ReplayCheckpointTests {
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("agent-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test(arguments: [false, true])
+    func restoredMemorySamplesAndContinuesExactly(prioritized: Bool) throws {
+        let per = PrioritizedReplayConfig(enabled: prioritized, alpha: 0.5, betaStart: 0.4, betaSteps: 100, epsilon: 1e-3)
+        var a = try ReplayPair(capacity: 30, stackDepth: 4, nStep: 3, prioritized: per, seed: 17)
+        ReplayMemoryTests.runScript(&a, operations: 75, seed: 4) { _, _ in }   // wrapped more than twice
+        let batch = ReplayBatch(size: 8, stackDepth: 4, frameSize: TinyFrames.size)
+        a.memory.sample(into: batch)
+        a.memory.updatePriorities(indices: batch.indices, tdErrors: (0..<8).map { Float($0) / 3 })
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try a.memory.save(to: dir)
+
+        var b = try ReplayPair(capacity: 30, stackDepth: 4, nStep: 3, prioritized: per, seed: 999)
+        try b.memory.restore(from: dir)
+        b.naive = a.naive
+        #expect(b.mismatches().isEmpty)
+        #expect(b.memory.generator == a.memory.generator)
+        #expect(b.memory.maxPriority == a.memory.maxPriority && b.memory.count == a.memory.count)
+        #expect(b.memory.priorityTotal == a.memory.priorityTotal)
+        let other = ReplayBatch(size: 8, stackDepth: 4, frameSize: TinyFrames.size)
+        for round in 0..<6 {
+            a.memory.sample(into: batch, beta: 0.6); b.memory.sample(into: other, beta: 0.6)
+            #expect(batch.indices == other.indices && batch.observations == other.observations
+                    && batch.nextObservations == other.nextObservations && batch.weights == other.weights
+                    && batch.returns == other.returns && batch.discounts == other.discounts)
+            let errors = (0..<8).map { Float(round + $0) / 5 }
+            a.memory.updatePriorities(indices: batch.indices, tdErrors: errors)
+            b.memory.updatePriorities(indices: other.indices, tdErrors: errors)
+            a.append(action: round, reward: 1); b.append(action: round, reward: 1)
+        }
+        #expect(b.mismatches().isEmpty)
+    }
+
+    @Test func aMismatchedConfigurationOrDamagedFileIsAClearError() throws {
+        var a = try ReplayPair(capacity: 12, stackDepth: 4, nStep: 1)
+        ReplayMemoryTests.runScript(&a, operations: 20, seed: 1) { _, _ in }
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try a.memory.save(to: dir)
+
+        let other = try ReplayPair(capacity: 13, stackDepth: 4, nStep: 1)
+        let mismatch = #expect(throws: CheckpointReadError.self) { try other.memory.restore(from: dir) }
+        #expect(mismatch?.description.contains("capacity 12") == true)
+
+        let file = dir.appendingPathComponent(ReplayMemory.checkpointFileName)
+        let bytes = try Data(contentsOf: file)
+        try bytes.prefix(bytes.count - 2).write(to: file)
+        let fresh = try ReplayPair(capacity: 12, stackDepth: 4, nStep: 1)
+        let torn = #expect(throws: CheckpointReadError.self) { try fresh.memory.restore(from: dir) }
+        #expect(torn?.description.contains("ends early") == true)
+
+        try Data("not a replay".utf8).write(to: file)
+        #expect(throws: CheckpointReadError.self) { try fresh.memory.restore(from: dir) }
+        try FileManager.default.removeItem(at: file)
+        let missing = #expect(throws: CheckpointReadError.self) { try fresh.memory.restore(from: dir) }
+        #expect(missing?.description.contains("does not exist") == true)
+    }
+
+    /// The footprint measurement itself (small, so the test stays fast): frames are 7056 bytes
+    /// and everything else must fit in the rest of the 7.3 KB budget per transition.
+    @Test func residentBytesPerTransitionFitTheBudget() throws {
+        let footprint = try ReplayMemory.benchmarkBytesPerTransition(transitions: 20_000, prioritized: true)
+        #expect(footprint.transitions == 20_000)
+        #expect(footprint.bytesPerTransition > 6_900, "\(footprint)")
+        #expect(footprint.bytesPerTransition < 7_300, "\(footprint)")
+    }
+}

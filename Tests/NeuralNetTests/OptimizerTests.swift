@@ -1,0 +1,88 @@
+import Testing
+@testable import NeuralNet
+
+/// The optimizers against independent Double-precision implementations of their formulas.
+@Suite struct OptimizerTests {
+    static func run(_ config: OptimizerConfig, steps: Int) -> (fast: [Float], reference: [Double]) {
+        let count = 9
+        var p = randomFloats(count, seed: 90)
+        var m1 = [Float](repeating: 0, count: count), m2 = m1
+        var rp = p.map(Double.init), rm1 = [Double](repeating: 0, count: count), rm2 = rm1
+        for s in 1...steps {
+            let g = randomFloats(count, scale: 0.5, seed: UInt64(100 + s))
+            p.withUnsafeMutableBufferPointer { p in g.withUnsafeBufferPointer { g in
+            m1.withUnsafeMutableBufferPointer { m1 in m2.withUnsafeMutableBufferPointer { m2 in
+                Optimizer.step(config, step: s, parameters: p.baseAddress!, gradients: g.base,
+                               moment1: m1.baseAddress!, moment2: m2.baseAddress!, count: count)
+            } } } }
+            for i in 0..<count {
+                let gi = Double(g[i])
+                switch config {
+                case let .rmspropCentered(lr, decay, eps):
+                    let d = Double(decay)
+                    rm1[i] = d * rm1[i] + (1 - d) * gi
+                    rm2[i] = d * rm2[i] + (1 - d) * gi * gi
+                    rp[i] -= Double(lr) * gi / (rm2[i] - rm1[i] * rm1[i] + Double(eps)).squareRoot()
+                case let .adam(lr, b1f, b2f, eps):
+                    let b1 = Double(b1f), b2 = Double(b2f)
+                    rm1[i] = b1 * rm1[i] + (1 - b1) * gi
+                    rm2[i] = b2 * rm2[i] + (1 - b2) * gi * gi
+                    let mhat = rm1[i] / (1 - pow(b1, Double(s))), vhat = rm2[i] / (1 - pow(b2, Double(s)))
+                    rp[i] -= Double(lr) * mhat / (vhat.squareRoot() + Double(eps))
+                }
+            }
+        }
+        return (p, rp)
+    }
+
+    @Test(arguments: [OptimizerConfig.nature2015, .adam(lr: 1e-3), .adam(lr: 6.25e-5, beta1: 0.9, beta2: 0.999, epsilon: 1.5e-4)])
+    func matchesFormula(config: OptimizerConfig) {
+        let (fast, reference) = Self.run(config, steps: 25)
+        for i in fast.indices {
+            #expect(abs(Double(fast[i]) - reference[i]) <= 1e-6 + 1e-5 * abs(reference[i]))
+        }
+    }
+
+    @Test func firstStepsByHand() {
+        // Centered RMSProp, one step from zero moments: g_avg = 0.05 g, sq = 0.05 g^2,
+        // step = lr * g / sqrt(0.05 g^2 - 0.0025 g^2 + 0.01). With g = 2: sqrt(0.2 - 0.01 + 0.01) = sqrt(0.2).
+        var p: [Float] = [1], m1: [Float] = [0], m2: [Float] = [0]
+        let g: [Float] = [2]
+        p.withUnsafeMutableBufferPointer { p in g.withUnsafeBufferPointer { g in
+        m1.withUnsafeMutableBufferPointer { m1 in m2.withUnsafeMutableBufferPointer { m2 in
+            Optimizer.step(.nature2015, step: 1, parameters: p.baseAddress!, gradients: g.base,
+                           moment1: m1.baseAddress!, moment2: m2.baseAddress!, count: 1)
+        } } } }
+        #expect(abs(p[0] - (1 - 2.5e-4 * 2 / Float(0.2).squareRoot())) < 1e-7)
+        #expect(abs(m1[0] - 0.1) < 1e-7 && abs(m2[0] - 0.2) < 1e-7)
+        // Adam's first step is lr * g / (|g| + eps) (bias correction cancels).
+        var q: [Float] = [1, 1], a1: [Float] = [0, 0], a2: [Float] = [0, 0]
+        let h: [Float] = [3, -0.5]
+        q.withUnsafeMutableBufferPointer { q in h.withUnsafeBufferPointer { h in
+        a1.withUnsafeMutableBufferPointer { a1 in a2.withUnsafeMutableBufferPointer { a2 in
+            Optimizer.step(.adam(lr: 0.01), step: 1, parameters: q.baseAddress!, gradients: h.base,
+                           moment1: a1.baseAddress!, moment2: a2.baseAddress!, count: 2)
+        } } } }
+        #expect(abs(q[0] - 0.99) < 1e-6 && abs(q[1] - 1.01) < 1e-6)
+    }
+
+    @Test func clippingScalesToTheMaximumNorm() {
+        var g: [Float] = [3, 4, 0, 0, 0]  // norm 5
+        let norm = g.withUnsafeMutableBufferPointer { Optimizer.clip($0.baseAddress!, count: 5, maxNorm: 1) }
+        #expect(norm == 5)
+        #expect(abs(g[0] - 0.6) < 1e-5 && abs(g[1] - 0.8) < 1e-5)
+        var small: [Float] = [0.3, 0.4]
+        _ = small.withUnsafeMutableBufferPointer { Optimizer.clip($0.baseAddress!, count: 2, maxNorm: 1) }
+        #expect(small == [0.3, 0.4])
+    }
+
+    @Test func validationNamesTheBadValue() {
+        #expect(OptimizerConfig.nature2015.validationError == nil)
+        #expect(OptimizerConfig.rmspropCentered(lr: -1, decay: 0.95, epsilon: 0.01).validationError?.contains("-1") == true)
+        #expect(OptimizerConfig.adam(lr: 1e-4, beta1: 1.5, beta2: 0.999, epsilon: 1e-8).validationError?.contains("beta1") == true)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
