@@ -30,7 +30,7 @@ public struct GameRow: Equatable, Sendable {
 /// Everything the report shows for one (agent, protocol) group.
 public struct RunGroup: Sendable {
     public var key: RunGroupKey
-    public var runs: [RunRecord]
+    public var runs: [ComparedRun]
     public var rows: [GameRow]
     /// Human-normalized scores (runs x games) of the games with reference scores; nil when no game has.
     public var matrix: ScoreMatrix?
@@ -66,10 +66,10 @@ public struct Comparison: Sendable {
     public var options: CompareOptions
 
     /// Groups complete runs by (agent, protocol) and computes tables, aggregates and profiles.
-    public init(runs allRuns: [RunRecord], options: CompareOptions) {
+    public init(runs allRuns: [ComparedRun], options: CompareOptions) {
         self.options = options
         var skipped: [(URL, String)] = []
-        var byKey: [RunGroupKey: [RunRecord]] = [:]
+        var byKey: [RunGroupKey: [ComparedRun]] = [:]
         for r in allRuns {
             guard case .complete = r.completion, r.finalMean != nil else {
                 if case let .incomplete(reason) = r.completion { skipped.append((r.folder, reason)) }
@@ -113,9 +113,9 @@ public struct Comparison: Sendable {
         self.warnings = warnings
     }
 
-    static func makeGroup(key: RunGroupKey, runs: [RunRecord], options: CompareOptions, taus: [Double]) -> RunGroup {
+    static func makeGroup(key: RunGroupKey, runs: [ComparedRun], options: CompareOptions, taus: [Double]) -> RunGroup {
         var notes: [String] = []
-        var byGame: [String: [RunRecord]] = [:]
+        var byGame: [String: [ComparedRun]] = [:]
         for r in runs { byGame[r.game, default: []].append(r) }
         var rows: [GameRow] = []
         for game in byGame.keys.sorted() {
@@ -178,7 +178,7 @@ extension Comparison {
     /// read is listed among the skipped runs with the reason; a path that does not exist throws.
     public static func load(paths: [URL], options: CompareOptions) throws -> Comparison {
         let folders = try RunFolders.find(under: paths)
-        var runs: [RunRecord] = []
+        var runs: [ComparedRun] = []
         var unreadable: [(URL, String)] = []
         for f in folders {
             do { runs.append(try RunFolders.load(f)) } catch { unreadable.append((f, "\(error)")) }

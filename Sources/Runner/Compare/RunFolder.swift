@@ -20,7 +20,7 @@ public enum RunCompletion: Equatable, Sendable {
 }
 
 /// What compare reads from one run folder `results/<game>/<agent>/<seed>/`.
-public struct RunRecord: Equatable, Sendable {
+public struct ComparedRun: Equatable, Sendable {
     public var folder: URL
     public var game: String
     public var agent: String
@@ -92,7 +92,7 @@ public enum RunFolders {
 
     /// Reads one run folder. Missing pieces are filled from the folder path
     /// (`.../<game>/<agent>/<seed>`) and reported through `completion`.
-    public static func load(_ folder: URL) throws -> RunRecord {
+    public static func load(_ folder: URL) throws -> ComparedRun {
         let config = try readObject(folder.appendingPathComponent(configFile))
         let evaluation = try readObject(folder.appendingPathComponent(evaluationFile))
         let rows = readJSONLines(folder.appendingPathComponent(metricsFile))
@@ -151,7 +151,7 @@ public enum RunFolders {
         } else {
             completion = .complete
         }
-        return RunRecord(folder: folder, game: game, agent: agent, seed: seed, protocolName: proto, finalMean: finalMean,
+        return ComparedRun(folder: folder, game: game, agent: agent, seed: seed, protocolName: proto, finalMean: finalMean,
                          budgetAgentSteps: budget, curve: curve, completion: completion)
     }
 
