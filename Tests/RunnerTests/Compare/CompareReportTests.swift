@@ -56,6 +56,19 @@ struct CompareReportTests {
         #expect(throws: RunFolderError.self) { try RunFolders.find(under: [Self.runs.appendingPathComponent("nope")]) }
     }
 
+    @Test("reference table CSV: the project's atari57.csv reads as 57 games; bad lines are named")
+    func referenceCSV() throws {
+        let csv = URL(fileURLWithPath: #filePath).deletingLastPathComponent()  // Tests/RunnerTests/Compare
+            .appendingPathComponent("../../../Sources/Environment/Resources/atari57.csv").standardizedFileURL
+        let table = try ReferenceScore.loadTable(csv: csv)
+        #expect(table.count == 57)
+        #expect(table["pong"] == ReferenceScore(random: -20.7, human: 14.6, dqnNature: 18.9))
+        #expect(abs(table["pong"]!.humanNormalized(14.6) - 1) < 1e-12 && table["pong"]!.humanNormalized(-20.7) == 0)
+        let partial = try ReferenceScore.parseTable(csv: "game,random,human,dqn_nature\nx,1,2,\n")
+        #expect(partial["x"] == ReferenceScore(random: 1, human: 2, dqnNature: nil))
+        #expect(throws: ReferenceTableError.self) { try ReferenceScore.parseTable(csv: "game,random,human\ny,one,2\n") }
+    }
+
     @Test("Student t quantiles match scipy.stats.t.ppf")
     func tQuantiles() {
         // scipy.stats.t.ppf(0.975, df) and t.cdf(1.3, df)
