@@ -1,4 +1,5 @@
 import ArgumentParser
+import Environment
 import Foundation
 import Runner
 
@@ -95,7 +96,12 @@ struct SweepCommand: ParsableCommand {
             if !FileManager.default.fileExists(atPath: agent) {
                 throw ValidationError("The agent file \(agent) does not exist. Give a preset such as agents/dqn-nature.json.")
             }
-            do { _ = try SweepPlan.parseGames(games, atari57: SweepCommand.atari57) } catch { throw ValidationError("\(error)") }
+            let list: [String]
+            do { list = try SweepPlan.parseGames(games, atari57: SweepCommand.atari57) } catch { throw ValidationError("\(error)") }
+            // Every task would fail on an unknown id: say so now, with the catalog's suggestions.
+            for g in list {
+                do { _ = try GameCatalog.resolve(g) } catch { throw ValidationError("\(error)") }
+            }
         }
 
         func run() throws {
@@ -136,14 +142,8 @@ struct SweepCommand: ParsableCommand {
         return arg0.contains("/") ? URL(fileURLWithPath: arg0).standardizedFileURL.path : arg0
     }
 
-    /// The 57 games of the Atari benchmark (Mnih et al. 2015 / Badia et al. 2020), ALE ids.
-    static let atari57 = """
-        alien amidar assault asterix asteroids atlantis bank_heist battle_zone beam_rider berzerk bowling boxing breakout
-        centipede chopper_command crazy_climber defender demon_attack double_dunk enduro fishing_derby freeway frostbite
-        gopher gravitar hero ice_hockey jamesbond kangaroo krull kung_fu_master montezuma_revenge ms_pacman name_this_game
-        phoenix pitfall pong private_eye qbert riverraid road_runner robotank seaquest skiing solaris space_invaders
-        star_gunner surround tennis time_pilot tutankham up_n_down venture video_pinball wizard_of_wor yars_revenge zaxxon
-        """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+    /// The 57 games of the Atari benchmark, from the games catalog.
+    static var atari57: [String] { GameCatalog.atari57.map(\.id) }
 
     /// `arena sweep status`: each task's state from its run folder, squeue and scontrol.
     struct Status: ParsableCommand {

@@ -157,12 +157,22 @@ public enum Slurm {
             }
             guard let array = fields["ArrayJobId"], let ids = fields["ArrayTaskId"], let state = fields["JobState"] else { continue }
             let reason = fields["Reason"].flatMap { $0 == "None" ? nil : $0 }
+            // The array's own record, once its pending remainder has ended (e.g. cancelled while
+            // pending), shows ArrayTaskId=4294967294 (NO_VAL): its state holds for every task
+            // without a record of its own.
+            if let n = Int(ids), n >= Int(UInt32.max) - 1 {
+                out.append(SchedulerTaskState(arrayJobID: array, taskIndex: Slurm.restOfArray, state: state, reason: reason, exitCode: fields["ExitCode"]))
+                continue
+            }
             for i in indices(ids) {
                 out.append(SchedulerTaskState(arrayJobID: array, taskIndex: i, state: state, reason: reason, exitCode: fields["ExitCode"]))
             }
         }
         return out
     }
+
+    /// `taskIndex` of a state that applies to every task of the array without a record of its own.
+    public static let restOfArray = -1
 
     /// `5`, `3-9`, `[3-9%2]`, `1,4-6` -> the indices.
     static func indices(_ spec: String) -> [Int] {
@@ -220,6 +230,8 @@ public struct SlurmSweep {
         let stamp = Self.timestamp()
         let folder = Self.sweepsFolder(resultsRoot: plan.resultsRoot) + "/" + (name ?? "\(stamp)-\(plan.agentName)-\(ProcessInfo.processInfo.processIdentifier)")
         var record = SlurmSweepRecord(plan: plan, resources: resources, arrays: [], submittedAt: stamp, folder: folder)
+        // Ask the scheduler first: if it is unreachable, nothing is written.
+        let maxSize = pending.isEmpty ? 1 : try maxArraySize()
         do {
             try FileManager.default.createDirectory(atPath: record.logFolder, withIntermediateDirectories: true)
         } catch {
@@ -229,7 +241,6 @@ public struct SlurmSweep {
             try save(record)
             return record
         }
-        let maxSize = try maxArraySize()
         for (k, chunk) in Slurm.chunks(pending, maxArraySize: maxSize).enumerated() {
             let taskList = "\(folder)/tasks-\(k).tsv"
             let script = "\(folder)/array-\(k).sbatch"
@@ -302,7 +313,7 @@ public struct SlurmSweep {
                 } else if let q = queue[key], ["PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING"].contains(q.state) {
                     st.state = q.state == "PENDING" || q.state == "REQUEUED" ? .pending : .running
                     st.detail = q.state + (q.reason.map { " (\($0))" } ?? "")
-                } else if let f = finished[key] ?? queue[key] {
+                } else if let f = finished[key] ?? queue[key] ?? finished["\(array.jobID ?? "")_\(Slurm.restOfArray)"] {
                     if f.state == "PENDING" { st.state = .pending } else if f.state == "RUNNING" { st.state = .running } else { st.state = .failed }
                     var reason = "\(f.state)"
                     if let e = f.exitCode { reason += ", exit code \(e)" }

@@ -86,6 +86,9 @@ struct SlurmTests {
         #expect(later.map { "\($0.taskIndex) \($0.state) \($0.exitCode ?? "")" } == ["3 RUNNING 0:0", "2 COMPLETED 0:0", "1 FAILED 3:0", "0 COMPLETED 0:0"])
         #expect(later[2].reason == "NonZeroExitCode")
         #expect(Slurm.indices("[1,4-6%2]") == [1, 4, 5, 6])
+        // An array cancelled while pending: its own record (ArrayTaskId=4294967294) stands for the rest.
+        let cancelled = Slurm.scontrolTasks(try SlurmFixtures.text("scontrol-cancelled.txt"))
+        #expect(cancelled.map { "\($0.taskIndex) \($0.state)" } == ["\(Slurm.restOfArray) CANCELLED", "5 COMPLETED", "4 COMPLETED"])
     }
 
     @Test("submit: skips finished runs, splits at MaxArraySize, records job ids in sweep.json")
@@ -142,6 +145,23 @@ struct SlurmTests {
         let text = SlurmSweep.statusText(s2)
         #expect(text.hasPrefix("sweep: 4 task(s): 1 completed, 1 running, 0 pending, 2 failed, 0 unknown\n"))
         #expect(text.contains("6_1\ta\tseed 2\tfailed\tFAILED, exit code 3:0\tlog: \(tmp.path)/sweep/logs/6_1.out"))
+    }
+
+    @Test("status: tasks cancelled while pending take the array record's state")
+    func cancelledWhilePending() throws {
+        let tmp = try TempFolder("slurm-cancel")
+        defer { tmp.cleanup() }
+        let p = plan(results: tmp.path + "/results", games: ["a", "b", "c"], seeds: [1, 2])
+        let record = SlurmSweepRecord(plan: p, resources: SlurmResources(),
+                                      arrays: [SlurmArray(tasks: p.tasks, scriptPath: "", taskListPath: "", jobID: "19")],
+                                      submittedAt: "t", folder: tmp.path)
+        let runner = FakeCommandRunner([
+            (["squeue"], CommandOutput(status: 0, stdout: "", stderr: "")),
+            (["scontrol", "-o", "show", "job", "19"], CommandOutput(status: 0, stdout: try SlurmFixtures.text("scontrol-cancelled.txt"), stderr: "")),
+        ])
+        let s = try SlurmSweep(plan: p, resources: SlurmResources(), runner: runner).status(record)
+        #expect(s.map(\.state) == [.failed, .failed, .failed, .failed, .failed, .failed])
+        #expect(s[0].detail.hasPrefix("CANCELLED") && s[5].detail.hasPrefix("COMPLETED"))
     }
 
     @Test("wait gives up at its timeout with the number of unfinished tasks")
