@@ -70,11 +70,19 @@ public struct Comparison: Sendable {
         self.options = options
         var skipped: [(URL, String)] = []
         var byKey: [RunGroupKey: [ComparedRun]] = [:]
+        var seen: [String: URL] = [:]
         for r in allRuns {
             guard case .complete = r.completion, r.finalMean != nil else {
                 if case let .incomplete(reason) = r.completion { skipped.append((r.folder, reason)) }
                 continue
             }
+            // The same (game, agent, protocol, seed) twice (a copied results folder) would count twice.
+            let id = "\(r.game)/\(r.agent)/\(r.protocolName)/\(r.seed)"
+            if let first = seen[id] {
+                skipped.append((r.folder, "the same game, agent, protocol and seed as \(first.path); counted once"))
+                continue
+            }
+            seen[id] = r.folder
             byKey[RunGroupKey(agent: r.agent, protocolName: r.protocolName), default: []].append(r)
         }
         self.skipped = skipped

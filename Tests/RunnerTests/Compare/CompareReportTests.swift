@@ -125,6 +125,19 @@ struct CompareReportTests {
         #expect(md.contains("| Nature DQN (published) on the games of dqn-a (nature2015) | nature2015 | 2 x 1 | \(Self.f(Self.mean(dqn), 3)) | \(Self.f(Self.mean(dqn), 3)) |"))
     }
 
+    @Test("the same run reached through two paths, or copied, counts once")
+    func duplicates() throws {
+        let nature = Self.runs.appendingPathComponent("nature")
+        let c = try comparison([nature, nature.appendingPathComponent("pong")])
+        #expect(c.groups.first?.runs.count == 7)
+        let r = try RunFolders.load(nature.appendingPathComponent("pong/dqn-a/1"))
+        var copy = r
+        copy.folder = URL(fileURLWithPath: "/elsewhere/pong/dqn-a/1")
+        let d = Comparison(runs: [r, copy], options: CompareOptions(reference: Self.reference, bootstrap: StratifiedBootstrap(reps: 10)))
+        #expect(d.groups.first?.runs.count == 1)
+        #expect(d.skipped.count == 1 && d.skipped[0].reason.hasPrefix("the same game, agent, protocol and seed as"))
+    }
+
     @Test("groups with different protocols are never pooled and the report warns")
     func protocolSeparation() throws {
         let c = try comparison([Self.runs.appendingPathComponent("nature"), Self.runs.appendingPathComponent("machado")])
