@@ -1,1 +1,12 @@
+// The Agent module: what acts in the arena and how DQN learns.
+//
+//   ArenaAgent.swift          the protocol the runner drives every agent through; AgentStatistics; RandomAgent
+//   AgentDefinition.swift     "random" | preset name | JSON path -> an agent
+//   DQNConfig.swift           every DQN hyperparameter (agent steps), strict JSON decoding
+//   DQNConfig+Loading.swift   validation, files, key=value overrides
+//   DQNAgent.swift            epsilon-greedy acting, cadence (warm-up, update period, target sync)
+//   DQNAgent+Checkpoint.swift exact save/restore (agent state, learner, replay)
+//   FrameStack.swift          the acting stack (oldest frame first; episode start repeats frame 0)
+//   ReplayMemory*.swift       circular store of single frames; stacks rebuilt at sampling; n-step; PER
+//   SumTree.swift             the sum tree behind prioritized replay
 import NeuralNet

@@ -17,8 +17,14 @@ public struct ReplayFootprint: Codable, Equatable, Sendable {
     /// Resident bytes of the process before the memory was created and after it was filled.
     public var residentBytesBefore: Int
     public var residentBytesAfter: Int
-    /// (after - before) / transitions.
+    /// (after - before) / transitions: what the whole process grew by, per transition.
     public var bytesPerTransition: Double
+    /// The memory's own resident bytes: pages of the frame mapping the kernel reports resident
+    /// (mincore) plus the per-slot arrays and the sum tree counted in full (an upper bound).
+    /// Unaffected by other threads.
+    public var storageResidentBytes: Int
+    /// storageResidentBytes / transitions.
+    public var storageBytesPerTransition: Double
     /// bytesPerTransition * 1,000,000: the resident size of a memory holding 1M transitions
     /// (measured directly when `transitions` is 1,000,000).
     public var residentBytesAt1M: Double
@@ -73,8 +79,27 @@ extension ReplayMemory {
         }
         let after = residentBytes() ?? before
         let perTransition = Double(after - before) / Double(stored)
+        let storage = memory.storageResidentBytes()
         return ReplayFootprint(transitions: stored, capacity: capacity, prioritized: prioritized,
                                residentBytesBefore: before, residentBytesAfter: after,
-                               bytesPerTransition: perTransition, residentBytesAt1M: perTransition * 1_000_000)
+                               bytesPerTransition: perTransition,
+                               storageResidentBytes: storage,
+                               storageBytesPerTransition: Double(storage) / Double(stored),
+                               residentBytesAt1M: perTransition * 1_000_000)
+    }
+
+    /// Resident bytes of this memory: frame-mapping pages the kernel holds (mincore), plus the
+    /// per-slot arrays (action, reward, flags: 6 bytes a slot) and the sum tree counted in full
+    /// (an upper bound: zero-filled arrays may not all be resident yet).
+    public func storageResidentBytes() -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pages = (mappedBytes + page - 1) / page
+        var vector = [UInt8](repeating: 0, count: pages)
+        let status = vector.withUnsafeMutableBufferPointer { v in
+            // safe because: the vector has one byte per page of the mapping.
+            mincore(storedFrames, mappedBytes, v.baseAddress)
+        }
+        let framePages = status == 0 ? vector.reduce(0) { $0 + Int($1 & 1) } : pages
+        return framePages * page + capacity * 6 + treeBytes
     }
 }

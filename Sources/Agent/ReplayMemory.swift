@@ -150,7 +150,7 @@ public final class ReplayMemory {
 
     // One mapping of capacity * frameSize bytes; see `init`.
     private let frames: UnsafeMutableRawPointer
-    private let mappedBytes: Int
+    let mappedBytes: Int
     private var actions: [UInt8]
     private var rewards: [Float]
     private var flags: [UInt8]
@@ -455,6 +455,7 @@ public final class ReplayMemory {
     // MARK: State access for checkpoints (ReplayMemory+Checkpoint.swift)
 
     var storedFrames: UnsafeMutableRawPointer { frames }
+    var treeBytes: Int { configuration.prioritized.enabled ? 2 * tree.leafBase * MemoryLayout<Double>.size : 0 }
     var storageForCheckpoint: (actions: [UInt8], rewards: [Float], flags: [UInt8], leaves: ArraySlice<Double>) {
         (actions, rewards, flags, tree.leaves)
     }

@@ -1,8 +1,8 @@
-// Element-wise pieces: ReLU, the dueling combination, and layout transposes.
+// Element-wise pieces: bias + ReLU, column sums, the dueling combination, layout transposes.
 //
 // Dimension legend
-//   N batch, A actions, C channels, P pixels per sample (H*W)
-//   CNHW [C, N, P] is the internal conv layout; NCHW-flat [N, C*P] is PyTorch's flatten order,
+//   N batch, A actions, C channels, P pixels per sample (H*W), O columns of a row-major matrix
+//   NHWC [N, P, C] is the internal conv layout; NCHW-flat [N, C*P] is PyTorch's flatten order,
 //   the input of fc1 (index c*P + p, the order `torch.flatten(x, 1)` gives).
 //   Dueling (Wang et al. 2016): q [N, A] = v [N, 1] + adv [N, A] - mean_a adv [N, a].
 
@@ -14,26 +14,40 @@ enum Activations {
 
     /// grad *= (output > 0), in place; `output` is the ReLU's output.
     static func reluBackward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count where !(output[i] > 0) { gradient[i] = 0 }
+        Vectorized.reluBackward(output: output, gradient: gradient, count: count)
     }
 
-    /// [C, N, P] -> [N, C*P].
-    static func cnhwToFlat(_ src: UnsafePointer<Float>, channels: Int, batch: Int, pixels: Int,
-                           into dst: UnsafeMutablePointer<Float>) {
-        for c in 0..<channels {
-            for n in 0..<batch {
-                (dst + (n * channels + c) * pixels).update(from: src + (c * batch + n) * pixels, count: pixels)
-            }
+    /// y[r][c] += bias[c] for a row-major [rows, columns] matrix, then ReLU when `relu`.
+    static func addBias(_ bias: UnsafePointer<Float>, rows: Int, columns: Int, to y: UnsafeMutablePointer<Float>,
+                        relu: Bool) {
+        for r in 0..<rows {
+            // safe because: y holds rows * columns floats, bias holds columns.
+            Vectorized.addBias(bias, to: y + r * columns, count: columns, relu: relu)
         }
     }
 
-    /// [N, C*P] -> [C, N, P].
-    static func flatToCNHW(_ src: UnsafePointer<Float>, channels: Int, batch: Int, pixels: Int,
+    /// sums[c] += sum_r x[r][c] for a row-major [rows, columns] matrix.
+    static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, to sums: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { Vectorized.add(x + r * columns, to: sums, count: columns) }
+    }
+
+    /// [N, P, C] -> [N, C*P] (per-sample transpose).
+    static func nhwcToFlat(_ src: UnsafePointer<Float>, channels: Int, batch: Int, pixels: Int,
                            into dst: UnsafeMutablePointer<Float>) {
-        for c in 0..<channels {
-            for n in 0..<batch {
-                (dst + (c * batch + n) * pixels).update(from: src + (n * channels + c) * pixels, count: pixels)
-            }
+        let size = channels * pixels
+        for n in 0..<batch {
+            let s = src + n * size, d = dst + n * size
+            for p in 0..<pixels { for c in 0..<channels { d[c * pixels + p] = s[p * channels + c] } }
+        }
+    }
+
+    /// [N, C*P] -> [N, P, C].
+    static func flatToNHWC(_ src: UnsafePointer<Float>, channels: Int, batch: Int, pixels: Int,
+                           into dst: UnsafeMutablePointer<Float>) {
+        let size = channels * pixels
+        for n in 0..<batch {
+            let s = src + n * size, d = dst + n * size
+            for p in 0..<pixels { for c in 0..<channels { d[p * channels + c] = s[c * pixels + p] } }
         }
     }
 

@@ -4,17 +4,22 @@
 //   N  batch            C  input channels     H, W    input height, width
 //   O  output channels  K  kernel size (KxK)  S       stride
 //   OH = (H - K) / S + 1, OW = (W - K) / S + 1,  P = OH * OW   output pixels per sample
-//   R  = C * K * K      rows of the patch matrix (one per weight of one output channel)
+//   R  = C * K * K      patch length (weights of one output channel)
 // Layouts
-//   weight  [O, C, K, K]  (OIHW, PyTorch's)        bias [O]
-//   public activations (files, reference): NCHW  [N, C, H, W]
-//   internal activations: channel-major CNHW [C, N, H, W], so one GEMM covers the whole batch:
-//     col    [R, N * P]        col[(c*K + ky)*K + kx][n*P + y*OW + x] = in[c][n][y*S + ky][x*S + kx]
-//     output [O, N * P] = W [O, R] * col [R, N * P] + b   (already CNHW for the next layer)
+//   weight  [O, C, K, K]  (OIHW, PyTorch's; the flat parameter buffer always holds this)  bias [O]
+//   public activations (files, references): NCHW [N, C, H, W]
+//   internal activations: pixel-major NHWC [N, H, W, C], so a patch row is K runs of K*C
+//   contiguous floats and one GEMM covers the whole batch:
+//     col    [N*P, R]   row (n, y, x) holds the patch under output pixel (y, x) of sample n,
+//                       in (ky, kx, c) order for NHWC float input,
+//                       in (c, ky, kx) order (= OIHW) for the NCHW uint8 observations of conv1
+//     output [N*P, O] = col [N*P, R] * Wk^T [R, O] + b   (NHWC again, for the next layer)
+//   Wk [O, R] is the weight in the patch order: OIHW itself for conv1, a permuted copy
+//   (`permuteWeights`) for NHWC inputs; its gradient is scattered back to OIHW.
 // Nature DQN shapes (N = 32):
-//   conv1 4x84x84  -> 32x20x20  K 8 S 4  R 256  col [256, 12800]
-//   conv2 32x20x20 -> 64x9x9    K 4 S 2  R 512  col [512, 2592]
-//   conv3 64x9x9   -> 64x7x7    K 3 S 1  R 576  col [576, 1568]
+//   conv1 4x84x84  -> 20x20x32  K 8 S 4  R 256  col [12800, 256]
+//   conv2 20x20x32 -> 9x9x64    K 4 S 2  R 512  col [2592, 512]
+//   conv3 9x9x64   -> 7x7x64    K 3 S 1  R 576  col [1568, 576]
 // Backward: parameter gradients ACCUMULATE into the gradient buffer (zeroing is its own step);
 // the input gradient is WRITTEN (it is a workspace, not a parameter).
 
@@ -48,7 +53,7 @@ public struct Conv2D: Sendable, Equatable {
     public var weightCount: Int { outChannels * inChannels * kernel * kernel }
     public var biasOffset: Int { weightOffset + weightCount }
     public var parameterCount: Int { weightCount + outChannels }
-    /// R: rows of the patch matrix.
+    /// R: patch length.
     public var patchRows: Int { inChannels * kernel * kernel }
     /// P: output pixels per sample.
     public var outPixels: Int { outHeight * outWidth }
@@ -58,109 +63,120 @@ public struct Conv2D: Sendable, Equatable {
     public func outputCount(batch: Int) -> Int { outChannels * batch * outPixels }
     public func inputCount(batch: Int) -> Int { inChannels * batch * inPixels }
 
-    /// Patch matrix from a CNHW float input.
+    // MARK: Weight order
+
+    /// Wk[o][(ky*K + kx)*C + c] = W[o][c][ky][kx]: the weight in NHWC patch order.
+    func permuteWeights(parameters: UnsafePointer<Float>, into wk: UnsafeMutablePointer<Float>) {
+        let w = parameters + weightOffset, kk = kernel * kernel
+        for o in 0..<outChannels {
+            for c in 0..<inChannels {
+                for k in 0..<kk {
+                    // safe because: o*R + k*C + c < O*R and o*R + c*K*K + k < O*R.
+                    wk[o * patchRows + k * inChannels + c] = w[o * patchRows + c * kk + k]
+                }
+            }
+        }
+    }
+
+    /// grad W[o][c][ky][kx] += dWk[o][(ky*K + kx)*C + c].
+    func accumulatePermutedGradient(_ dwk: UnsafePointer<Float>, into gradients: UnsafeMutablePointer<Float>) {
+        let g = gradients + weightOffset, kk = kernel * kernel
+        for o in 0..<outChannels {
+            for c in 0..<inChannels {
+                for k in 0..<kk { g[o * patchRows + c * kk + k] += dwk[o * patchRows + k * inChannels + c] }
+            }
+        }
+    }
+
+    // MARK: Patches
+
+    /// Patch matrix [N*P, R] from an NHWC float input, patch order (ky, kx, c).
     func im2col(input: UnsafePointer<Float>, batch: Int, col: UnsafeMutablePointer<Float>) {
-        let np = batch * outPixels
-        for c in 0..<inChannels {
-            for ky in 0..<kernel {
-                for kx in 0..<kernel {
-                    let row = col + ((c * kernel + ky) * kernel + kx) * np
-                    var j = 0
-                    for n in 0..<batch {
-                        let plane = input + (c * batch + n) * inPixels + ky * inWidth + kx
-                        for y in 0..<outHeight {
-                            // safe because: y*S + ky < H and x*S + kx < W for every x < OW, and
-                            // j < N*P; both buffers were sized by inputCount/colCount.
-                            let src = plane + y * stride * inWidth
-                            if stride == 1 {
-                                (row + j).update(from: src, count: outWidth)
-                            } else {
-                                for x in 0..<outWidth { row[j + x] = src[x * stride] }
-                            }
-                            j += outWidth
-                        }
+        let run = kernel * inChannels
+        var row = col
+        for n in 0..<batch {
+            for y in 0..<outHeight {
+                for x in 0..<outWidth {
+                    let corner = input + ((n * inHeight + y * stride) * inWidth + x * stride) * inChannels
+                    for ky in 0..<kernel {
+                        // safe because: pixels (y*S + ky, x*S ... x*S + K-1) lie inside the
+                        // H x W input, and `row` advances by R per output pixel (N*P rows).
+                        (row + ky * run).update(from: corner + ky * inWidth * inChannels, count: run)
                     }
+                    row += patchRows
                 }
             }
         }
     }
 
-    /// Patch matrix from NCHW uint8 observations [N, C, H, W], as raw 0...255 floats: the 1/255
-    /// input scaling is folded into the GEMM's alpha (`forward(inputScale:)`).
+    /// Patch matrix [N*P, R] from NCHW uint8 observations [N, C, H, W] in (c, ky, kx) order
+    /// (OIHW's), as raw 0...255 floats: the 1/255 scaling rides on the GEMM's alpha.
     func im2col(observations: UnsafePointer<UInt8>, batch: Int, col: UnsafeMutablePointer<Float>) {
-        let np = batch * outPixels
-        for c in 0..<inChannels {
-            for ky in 0..<kernel {
-                for kx in 0..<kernel {
-                    let row = col + ((c * kernel + ky) * kernel + kx) * np
-                    var j = 0
-                    for n in 0..<batch {
-                        let plane = observations + (n * inChannels + c) * inPixels + ky * inWidth + kx
-                        for y in 0..<outHeight {
-                            // safe because: as above; the observation buffer holds N*C*H*W bytes.
-                            let src = plane + y * stride * inWidth
-                            for x in 0..<outWidth { row[j + x] = Float(src[x * stride]) }
-                            j += outWidth
+        var row = col
+        for n in 0..<batch {
+            let sample = observations + n * inChannels * inPixels
+            for y in 0..<outHeight {
+                for x in 0..<outWidth {
+                    var dst = row
+                    for c in 0..<inChannels {
+                        let corner = sample + (c * inHeight + y * stride) * inWidth + x * stride
+                        for ky in 0..<kernel {
+                            // safe because: as above; the observations hold N*C*H*W bytes.
+                            let src = corner + ky * inWidth
+                            Vectorized.widen(src, to: dst, count: kernel)
+                            dst += kernel
                         }
                     }
+                    row += patchRows
                 }
             }
         }
     }
 
-    /// output [O, N*P] = inputScale * W * col + b.
-    func forward(col: UnsafePointer<Float>, batch: Int, parameters: UnsafePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, inputScale: Float = 1) {
-        let np = batch * outPixels
-        BLAS.gemm(transA: false, transB: false, m: outChannels, n: np, k: patchRows,
-                  alpha: inputScale, a: parameters + weightOffset, lda: patchRows,
-                  b: col, ldb: np, beta: 0, c: output, ldc: np)
-        for o in 0..<outChannels {
-            let b = parameters[biasOffset + o]
-            let row = output + o * np
-            for j in 0..<np { row[j] += b }
-        }
+    // MARK: Forward and backward
+
+    /// output [N*P, O] = inputScale * col * Wk^T + b, then ReLU when `relu`.
+    func forward(col: UnsafePointer<Float>, batch: Int, weights wk: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, inputScale: Float = 1, relu: Bool) {
+        let rows = batch * outPixels
+        BLAS.gemm(transA: false, transB: true, m: rows, n: outChannels, k: patchRows,
+                  alpha: inputScale, a: col, lda: patchRows, b: wk, ldb: patchRows,
+                  beta: 0, c: output, ldc: outChannels)
+        Activations.addBias(bias, rows: rows, columns: outChannels, to: output, relu: relu)
     }
 
-    /// dW += inputScale * dOut * col^T, db += row sums of dOut.
+    /// dWk [O, R] = inputScale * dOut^T * col + beta * dWk; grad b += column sums of dOut.
     func backwardParameters(col: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, batch: Int,
-                            gradients: UnsafeMutablePointer<Float>, inputScale: Float = 1) {
-        let np = batch * outPixels
-        BLAS.gemm(transA: false, transB: true, m: outChannels, n: patchRows, k: np,
-                  alpha: inputScale, a: dOutput, lda: np, b: col, ldb: np,
-                  beta: 1, c: gradients + weightOffset, ldc: patchRows)
-        for o in 0..<outChannels {
-            let row = dOutput + o * np
-            var sum: Float = 0
-            for j in 0..<np { sum += row[j] }
-            gradients[biasOffset + o] += sum
-        }
+                            dWeights: UnsafeMutablePointer<Float>, beta: Float, dBias: UnsafeMutablePointer<Float>,
+                            inputScale: Float = 1) {
+        let rows = batch * outPixels
+        BLAS.gemm(transA: true, transB: false, m: outChannels, n: patchRows, k: rows,
+                  alpha: inputScale, a: dOutput, lda: outChannels, b: col, ldb: patchRows,
+                  beta: beta, c: dWeights, ldc: patchRows)
+        Activations.addColumnSums(dOutput, rows: rows, columns: outChannels, to: dBias)
     }
 
-    /// dInput [C, N, H, W] (CNHW, written) from dOutput, through dCol = W^T * dOut and col2im.
-    /// `dCol` is scratch of colCount(batch) floats (the forward's col buffer can be reused once
-    /// `backwardParameters` has consumed it).
-    func backwardInput(dOutput: UnsafePointer<Float>, batch: Int, parameters: UnsafePointer<Float>,
+    /// dInput [N, H, W, C] (NHWC, written) from dOutput [N*P, O], through dCol = dOut * Wk
+    /// and col2im. `dCol` is scratch of colCount(batch) floats (the forward's col buffer can be
+    /// reused once `backwardParameters` has consumed it).
+    func backwardInput(dOutput: UnsafePointer<Float>, batch: Int, weights wk: UnsafePointer<Float>,
                        dCol: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
-        let np = batch * outPixels
-        BLAS.gemm(transA: true, transB: false, m: patchRows, n: np, k: outChannels,
-                  alpha: 1, a: parameters + weightOffset, lda: patchRows,
-                  b: dOutput, ldb: np, beta: 0, c: dCol, ldc: np)
+        let rows = batch * outPixels
+        BLAS.gemm(transA: false, transB: false, m: rows, n: patchRows, k: outChannels,
+                  alpha: 1, a: dOutput, lda: outChannels, b: wk, ldb: patchRows,
+                  beta: 0, c: dCol, ldc: patchRows)
         dInput.update(repeating: 0, count: inputCount(batch: batch))
-        for c in 0..<inChannels {
-            for ky in 0..<kernel {
-                for kx in 0..<kernel {
-                    let row = UnsafePointer(dCol) + ((c * kernel + ky) * kernel + kx) * np
-                    var j = 0
-                    for n in 0..<batch {
-                        let plane = dInput + (c * batch + n) * inPixels + ky * inWidth + kx
-                        for y in 0..<outHeight {
-                            // safe because: the mirror of im2col's indices.
-                            let dst = plane + y * stride * inWidth
-                            for x in 0..<outWidth { dst[x * stride] += row[j + x] }
-                            j += outWidth
-                        }
+        let run = kernel * inChannels
+        var row = UnsafePointer(dCol)
+        for n in 0..<batch {
+            for y in 0..<outHeight {
+                for x in 0..<outWidth {
+                    let corner = dInput + ((n * inHeight + y * stride) * inWidth + x * stride) * inChannels
+                    for ky in 0..<kernel {
+                        // safe because: the mirror of im2col's indices.
+                        Vectorized.add(row + ky * run, to: corner + ky * inWidth * inChannels, count: run)
                     }
+                    row += patchRows
                 }
             }
         }

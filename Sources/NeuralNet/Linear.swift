@@ -26,17 +26,18 @@ public struct Linear: Sendable, Equatable {
     public var biasOffset: Int { weightOffset + weightCount }
     public var parameterCount: Int { weightCount + outFeatures }
 
+    /// y = x W^T + b, then ReLU when `relu`. One sample uses gemv (no packing of W).
     func forward(input: UnsafePointer<Float>, batch: Int, parameters: UnsafePointer<Float>,
-                 output: UnsafeMutablePointer<Float>) {
-        BLAS.gemm(transA: false, transB: true, m: batch, n: outFeatures, k: inFeatures,
-                  alpha: 1, a: input, lda: inFeatures, b: parameters + weightOffset, ldb: inFeatures,
-                  beta: 0, c: output, ldc: outFeatures)
-        let bias = parameters + biasOffset
-        for n in 0..<batch {
-            // safe because: output holds batch * outFeatures floats.
-            let row = output + n * outFeatures
-            for o in 0..<outFeatures { row[o] += bias[o] }
+                 output: UnsafeMutablePointer<Float>, relu: Bool = false) {
+        if batch == 1 {
+            BLAS.gemv(m: outFeatures, n: inFeatures, alpha: 1, a: parameters + weightOffset, lda: inFeatures,
+                      x: input, beta: 0, y: output)
+        } else {
+            BLAS.gemm(transA: false, transB: true, m: batch, n: outFeatures, k: inFeatures,
+                      alpha: 1, a: input, lda: inFeatures, b: parameters + weightOffset, ldb: inFeatures,
+                      beta: 0, c: output, ldc: outFeatures)
         }
+        Activations.addBias(parameters + biasOffset, rows: batch, columns: outFeatures, to: output, relu: relu)
     }
 
     func backwardParameters(input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, batch: Int,
@@ -44,12 +45,7 @@ public struct Linear: Sendable, Equatable {
         BLAS.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: batch,
                   alpha: 1, a: dOutput, lda: outFeatures, b: input, ldb: inFeatures,
                   beta: 1, c: gradients + weightOffset, ldc: inFeatures)
-        let db = gradients + biasOffset
-        for n in 0..<batch {
-            // safe because: dOutput holds batch * outFeatures floats.
-            let row = dOutput + n * outFeatures
-            for o in 0..<outFeatures { db[o] += row[o] }
-        }
+        Activations.addColumnSums(dOutput, rows: batch, columns: outFeatures, to: gradients + biasOffset)
     }
 
     func backwardInput(dOutput: UnsafePointer<Float>, batch: Int, parameters: UnsafePointer<Float>,

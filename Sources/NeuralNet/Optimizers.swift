@@ -65,29 +65,13 @@ enum Optimizer {
                      moment2 m2: UnsafeMutablePointer<Float>, count: Int) {
         switch config {
         case let .rmspropCentered(lr, decay, epsilon):
-            let oneMinus = 1 - decay
-            for i in 0..<count {
-                // safe because: all four buffers hold `count` floats (the learner's arenas).
-                let gi = g[i]
-                let avg = decay * m1[i] + oneMinus * gi
-                let sq = decay * m2[i] + oneMinus * gi * gi
-                m1[i] = avg
-                m2[i] = sq
-                p[i] -= lr * gi / (sq - avg * avg + epsilon).squareRoot()
-            }
+            Vectorized.rmspropCentered(lr: lr, decay: decay, epsilon: epsilon, p: p, g: g, m1: m1, m2: m2, count: count)
         case let .adam(lr, beta1, beta2, epsilon):
             let t = Float(step)
             let bias1 = 1 - pow(beta1, t)
             let bias2Sqrt = (1 - pow(beta2, t)).squareRoot()
-            let stepSize = lr / bias1
-            for i in 0..<count {
-                let gi = g[i]
-                let m = beta1 * m1[i] + (1 - beta1) * gi
-                let v = beta2 * m2[i] + (1 - beta2) * gi * gi
-                m1[i] = m
-                m2[i] = v
-                p[i] -= stepSize * m / (v.squareRoot() / bias2Sqrt + epsilon)
-            }
+            Vectorized.adam(stepSize: lr / bias1, beta1: beta1, beta2: beta2, bias2Sqrt: bias2Sqrt, epsilon: epsilon,
+                            p: p, g: g, m1: m1, m2: m2, count: count)
         }
     }
 

@@ -58,8 +58,8 @@ public struct UpdateStats: Sendable, Equatable {
     public var loss: Float
     /// Mean over the batch of Q(s, a) for the taken actions, before the step.
     public var qMean: Float
-    /// Global L2 norm of the gradients before clipping.
-    public var gradientNorm: Float
+    /// Global L2 norm of the gradients before clipping; nil without clipping (not computed).
+    public var gradientNorm: Float?
 }
 
 /// Everything a checkpoint needs to continue training bit-exactly.
@@ -100,6 +100,12 @@ public final class QLearner {
     let act: NetworkWorkspace
     /// [N, A] target-network Q(s'), then [N, A] online Q(s') for Double DQN.
     let scratch: FloatArena
+    /// Patch-order copies of the conv weights that read NHWC input (see Conv2D.swift), rebuilt
+    /// lazily after their parameters change.
+    let onlinePatch: FloatArena
+    let targetPatch: FloatArena
+    private var onlinePatchStale = true
+    private var targetPatchStale = true
 
     /// Number of parameters P (1,686,000-odd for Nature with 6 actions).
     public var parameterCount: Int { net.parameterCount }
@@ -130,12 +136,36 @@ public final class QLearner {
         gradients = FloatArena(count: net.parameterCount)
         moment1 = FloatArena(count: net.parameterCount)
         moment2 = FloatArena(count: net.parameterCount)
-        train = NetworkWorkspace(network: net, capacity: batchSize, withGradients: true)
+        // Double DQN runs the online network over s and s' as one batch of 2N.
+        train = NetworkWorkspace(network: net, capacity: doubleDQN ? 2 * batchSize : batchSize, withGradients: true)
         act = NetworkWorkspace(network: net, capacity: 1, withGradients: false)
         scratch = FloatArena(count: 2 * batchSize * network.actions)
+        onlinePatch = FloatArena(count: net.patchWeightCount)
+        targetPatch = FloatArena(count: net.patchWeightCount)
         var generator = SeededGenerator(seed: seed, stream: "qnetwork-init")
         online.withBase { net.initialize($0, generator: &generator) }
         target.assign(from: online)
+    }
+
+    /// Runs `body` with the online parameters and their patch weights (rebuilt if stale).
+    @inline(__always)
+    private func withOnline<R>(_ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>) -> R) -> R {
+        online.withBase { p in
+            onlinePatch.withBase { pw in
+                if onlinePatchStale { net.preparePatchWeights(parameters: p, into: pw); onlinePatchStale = false }
+                return body(p, pw)
+            }
+        }
+    }
+
+    @inline(__always)
+    private func withTarget<R>(_ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>) -> R) -> R {
+        target.withBase { p in
+            targetPatch.withBase { pw in
+                if targetPatchStale { net.preparePatchWeights(parameters: p, into: pw); targetPatchStale = false }
+                return body(p, pw)
+            }
+        }
     }
 
     // MARK: Acting
@@ -144,9 +174,9 @@ public final class QLearner {
     /// floats into `q`. Allocation-free.
     public func qValues(observation: UnsafePointer<UInt8>, into q: UnsafeMutablePointer<Float>) {
         let a = network.actions
-        online.withBase { p in
+        withOnline { p, pw in
             act.arena.withBase { ws in
-                net.forward(parameters: p, observations: observation, batch: 1, workspace: act, base: ws)
+                net.forward(parameters: p, patchWeights: pw, observations: observation, batch: 1, workspace: act, base: ws)
                 // safe because: the caller provides `actions` floats; the workspace holds them at q.
                 q.update(from: ws + act.q, count: a)
             }
@@ -157,12 +187,12 @@ public final class QLearner {
     /// Runs in chunks of the batch size through the training workspace.
     public func qValues(observations: UnsafePointer<UInt8>, count: Int, into q: UnsafeMutablePointer<Float>) {
         let a = network.actions, bytes = net.observationBytes
-        online.withBase { p in
+        withOnline { p, pw in
             train.arena.withBase { ws in
                 var start = 0
                 while start < count {
-                    let n = min(batchSize, count - start)
-                    net.forward(parameters: p, observations: observations + start * bytes, batch: n,
+                    let n = min(train.capacity, count - start)
+                    net.forward(parameters: p, patchWeights: pw, observations: observations + start * bytes, batch: n,
                                 workspace: train, base: ws)
                     (q + start * a).update(from: ws + train.q, count: n * a)
                     start += n
@@ -174,9 +204,9 @@ public final class QLearner {
     /// The greedy action for one observation (ties go to the lowest index). Allocation-free.
     public func greedyAction(observation: UnsafePointer<UInt8>) -> Int {
         let a = network.actions
-        return online.withBase { p in
+        return withOnline { p, pw in
             act.arena.withBase { ws in
-                net.forward(parameters: p, observations: observation, batch: 1, workspace: act, base: ws)
+                net.forward(parameters: p, patchWeights: pw, observations: observation, batch: 1, workspace: act, base: ws)
                 return argmax(ws + act.q, count: a)
             }
         }
@@ -201,25 +231,22 @@ public final class QLearner {
                      "the batch holds \(batch.observationBytes)-byte observations, the network takes \(net.observationBytes)")
         batch.checkShapes()
         let n = batchSize, a = network.actions
-        var stats = UpdateStats(loss: 0, qMean: 0, gradientNorm: 0)
-        online.withBase { p in
-        target.withBase { tp in
+        var stats = UpdateStats(loss: 0, qMean: 0, gradientNorm: nil)
+        withOnline { p, pw in
+        withTarget { tp, tpw in
         gradients.withBase { g in
         train.arena.withBase { ws in
         scratch.withBase { s in
-            // 1. Bootstrap values from s'.
+            // 1. Target-network values of s'; 2. online forward on s (activations kept for
+            // backward), and with Double DQN on s' too, in the same pass (rows n..<2n).
             batch.nextObservations.withUnsafeBufferPointer { next in
-                let nextBase = next.base
-                net.forward(parameters: tp, observations: nextBase, batch: n, workspace: train, base: ws)
-                s.update(from: ws + train.q, count: n * a)
-                if doubleDQN {
-                    net.forward(parameters: p, observations: nextBase, batch: n, workspace: train, base: ws)
-                    (s + n * a).update(from: ws + train.q, count: n * a)
+                batch.observations.withUnsafeBufferPointer { obs in
+                    net.forward(parameters: tp, patchWeights: tpw, observations: next.base, batch: n, workspace: train, base: ws)
+                    s.update(from: ws + train.q, count: n * a)
+                    net.forward(parameters: p, patchWeights: pw, observations: obs.base, batch: n,
+                                moreObservations: doubleDQN ? next.base : nil, moreCount: n, workspace: train, base: ws)
+                    if doubleDQN { (s + n * a).update(from: ws + train.q + n * a, count: n * a) }
                 }
-            }
-            // 2. Online forward on s (activations kept for backward).
-            batch.observations.withUnsafeBufferPointer { obs in
-                net.forward(parameters: p, observations: obs.base, batch: n, workspace: train, base: ws)
             }
             // 3. TD errors, loss and dL/dQ.
             let q = ws + train.q, dq = ws + train.dq
@@ -249,12 +276,13 @@ public final class QLearner {
             stats.qMean = qSum / Float(n)
             // 4. Backward, clip, step.
             gradients.zero()
-            net.backward(parameters: p, gradients: g, batch: n, workspace: train, base: ws)
+            batch.observations.withUnsafeBufferPointer { obs in
+                net.backward(parameters: p, patchWeights: pw, gradients: g, observations: obs.base, batch: n,
+                             workspace: train, base: ws)
+            }
             let count = net.parameterCount
             if let maxNorm = gradientClipNorm {
                 stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm)
-            } else {
-                stats.gradientNorm = Optimizer.globalNorm(g, count: count)
             }
             updateCount += 1
             moment1.withBase { m1 in
@@ -264,24 +292,28 @@ public final class QLearner {
                 }
             }
         }}}}}
+        onlinePatchStale = true
         return stats
     }
 
     /// Copies the online parameters into the target network (one copy of the flat buffer).
-    public func syncTarget() { target.assign(from: online) }
+    public func syncTarget() {
+        target.assign(from: online)
+        targetPatchStale = true
+    }
 
     // MARK: State
 
     /// The online network's flat parameters, in `tensors` layout. Setting also leaves the target alone.
     public var parameters: [Float] {
         get { online.toArray() }
-        set { online.assign(newValue) }
+        set { online.assign(newValue); onlinePatchStale = true }
     }
 
     /// The target network's flat parameters.
     public var targetParameters: [Float] {
         get { target.toArray() }
-        set { target.assign(newValue) }
+        set { target.assign(newValue); targetPatchStale = true }
     }
 
     /// The flat gradients of the last update (after clipping).
@@ -316,6 +348,8 @@ public final class QLearner {
         moment1.assign(state.moment1)
         moment2.assign(state.moment2)
         updateCount = state.updateCount
+        onlinePatchStale = true
+        targetPatchStale = true
     }
 
     /// Loads weights (e.g. from `arena weights init` or PyTorch) into both online and target networks.
@@ -326,6 +360,8 @@ public final class QLearner {
         }
         online.assign(values)
         target.assign(values)
+        onlinePatchStale = true
+        targetPatchStale = true
     }
 
     /// Saves the online network's weights as safetensors (PyTorch names and layouts), atomically.

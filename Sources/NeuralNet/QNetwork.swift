@@ -3,9 +3,9 @@
 //
 // Dimension legend (N batch, A actions)
 //   input  uint8 [N, 4, 84, 84] (NCHW, as stacked by the environment), scaled by 1/255
-//   conv1  32 8x8 stride 4 + ReLU  -> [32, N, 20, 20]  (CNHW internally, see Conv2D.swift)
-//   conv2  64 4x4 stride 2 + ReLU  -> [64, N, 9, 9]
-//   conv3  64 3x3 stride 1 + ReLU  -> [64, N, 7, 7]
+//   conv1  32 8x8 stride 4 + ReLU  -> [N, 20, 20, 32]  (NHWC internally, see Conv2D.swift)
+//   conv2  64 4x4 stride 2 + ReLU  -> [N, 9, 9, 64]
+//   conv3  64 3x3 stride 1 + ReLU  -> [N, 7, 7, 64]
 //   flatten (PyTorch order c*49 + y*7 + x) -> [N, 3136]
 //   plain:   fc1 3136 -> 512 + ReLU, fc2 512 -> A                         -> q [N, A]
 //   dueling: fc1_value 3136 -> 512 + ReLU, value 512 -> 1
@@ -31,6 +31,11 @@ public struct QNetworkConfig: Codable, Equatable, Sendable {
 
     public init(actions: Int, dueling: Bool = false) {
         self.actions = actions; self.dueling = dueling
+    }
+
+    /// Nil when valid, else a sentence naming the bad value.
+    public var validationError: String? {
+        (1...256).contains(actions) ? nil : "The Q-network needs between 1 and 256 actions, got \(actions)."
     }
 }
 
@@ -144,6 +149,8 @@ struct NetworkWorkspace {
     let arena: FloatArena
     /// Per conv: patch matrix (reused as dCol in backward), post-ReLU output, output gradient.
     let col: [Int], act: [Int], dAct: [Int]
+    /// Gradient of a conv weight in patch order, before it is scattered back to OIHW.
+    let dPatchWeights: Int
     /// [N, flat] and its gradient.
     let flat: Int, dFlat: Int
     /// Hidden activations [N, hidden] (plain: 1; dueling: value stream, advantage stream).
@@ -156,11 +163,16 @@ struct NetworkWorkspace {
         self.network = network
         self.capacity = capacity
         var total = 0
-        func take(_ n: Int) -> Int { defer { total += n }; return total }
+        func take(_ n: Int) -> Int { defer { total += (n + 15) / 16 * 16 }; return total }  // 64-byte aligned
         func takeGrad(_ n: Int) -> Int { withGradients ? take(n) : -1 }
-        col = network.convs.map { take($0.colCount(batch: capacity)) }
+        // conv1's patch matrix is built and consumed a few samples at a time (it stays in L2);
+        // the others are kept whole for the backward pass.
+        col = network.convs.enumerated().map { i, conv in
+            take(conv.colCount(batch: i == 0 ? min(capacity, QNetwork.conv1ChunkSamples) : capacity))
+        }
         act = network.convs.map { take($0.outputCount(batch: capacity)) }
         dAct = network.convs.map { takeGrad($0.outputCount(batch: capacity)) }
+        dPatchWeights = takeGrad(network.convs.map(\.weightCount).max() ?? 0)
         flat = take(capacity * network.flatFeatures)
         dFlat = takeGrad(capacity * network.flatFeatures)
         let streams = network.config.dueling ? 2 : 1
@@ -178,44 +190,81 @@ struct NetworkWorkspace {
 }
 
 extension QNetwork {
+    /// Samples per conv1 patch-matrix chunk: 2 x 400 x 256 floats = 800 KB, inside a 1 MB L2.
+    static let conv1ChunkSamples = 2
+
+    /// Floats of the patch-order copy of the conv weights that read NHWC input (conv2, conv3).
+    var patchWeightCount: Int { convs.dropFirst().map(\.weightCount).reduce(0, +) }
+
+    private func patchWeightOffset(_ i: Int) -> Int { convs[1..<i].map(\.weightCount).reduce(0, +) }
+
+    /// Fills `pw` (patchWeightCount floats) from the parameters; call after the parameters change.
+    func preparePatchWeights(parameters p: UnsafePointer<Float>, into pw: UnsafeMutablePointer<Float>) {
+        for i in 1..<convs.count { convs[i].permuteWeights(parameters: p, into: pw + patchWeightOffset(i)) }
+    }
+
+    /// Conv i's weight in its patch order: OIHW itself for conv1, the prepared copy otherwise.
+    private func patchWeights(_ i: Int, _ p: UnsafePointer<Float>, _ pw: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        i == 0 ? p + convs[0].weightOffset : pw + patchWeightOffset(i)
+    }
+
     /// Forward pass for `batch` observations; the Q-values end at `ws + workspace.q` ([N, A]).
-    /// Every activation stays in the workspace for `backward`.
-    func forward(parameters p: UnsafePointer<Float>, observations: UnsafePointer<UInt8>, batch: Int,
+    /// Every activation stays in the workspace for `backward`. `pw` holds the patch weights
+    /// prepared from the same parameters (`preparePatchWeights`).
+    ///
+    /// With `moreObservations`, samples `batch ..< batch + moreCount` come from there (one forward
+    /// pass over s and s' for Double DQN); the first `batch` rows of every buffer are those of
+    /// `observations`, so `backward(batch:)` can follow.
+    func forward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
+                 observations: UnsafePointer<UInt8>, batch firstCount: Int,
+                 moreObservations: UnsafePointer<UInt8>? = nil, moreCount: Int = 0,
                  workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>) {
-        precondition(batch >= 1 && batch <= w.capacity,
+        let batch = firstCount + (moreObservations == nil ? 0 : moreCount)
+        precondition(firstCount >= 1 && batch <= w.capacity,
                      "batch must be in 1...\(w.capacity) (the workspace capacity), got \(batch)")
-        // conv1 reads the uint8 observations directly; the 1/255 scaling rides on the GEMM's alpha.
-        convs[0].im2col(observations: observations, batch: batch, col: ws + w.col[0])
-        convs[0].forward(col: ws + w.col[0], batch: batch, parameters: p, output: ws + w.act[0], inputScale: 1 / 255)
-        Activations.reluForward(ws + w.act[0], count: convs[0].outputCount(batch: batch))
+        // conv1 reads the uint8 observations directly, a chunk of samples at a time; the 1/255
+        // scaling rides on the GEMM's alpha.
+        let c1 = convs[0]
+        let rowFloats = c1.outPixels * c1.outChannels
+        func conv1(_ source: UnsafePointer<UInt8>, count: Int, firstRow: Int) {
+            var start = 0
+            while start < count {
+                let m = min(QNetwork.conv1ChunkSamples, count - start)
+                c1.im2col(observations: source + start * observationBytes, batch: m, col: ws + w.col[0])
+                c1.forward(col: ws + w.col[0], batch: m, weights: patchWeights(0, p, pw), bias: p + c1.biasOffset,
+                           output: ws + w.act[0] + (firstRow + start) * rowFloats, inputScale: 1 / 255, relu: true)
+                start += m
+            }
+        }
+        conv1(observations, count: firstCount, firstRow: 0)
+        if let more = moreObservations { conv1(more, count: moreCount, firstRow: firstCount) }
         for i in 1..<convs.count {
             convs[i].im2col(input: ws + w.act[i - 1], batch: batch, col: ws + w.col[i])
-            convs[i].forward(col: ws + w.col[i], batch: batch, parameters: p, output: ws + w.act[i])
-            Activations.reluForward(ws + w.act[i], count: convs[i].outputCount(batch: batch))
+            convs[i].forward(col: ws + w.col[i], batch: batch, weights: patchWeights(i, p, pw),
+                             bias: p + convs[i].biasOffset, output: ws + w.act[i], relu: true)
         }
         let last = convs[convs.count - 1]
-        Activations.cnhwToFlat(ws + w.act[convs.count - 1], channels: last.outChannels, batch: batch,
+        Activations.nhwcToFlat(ws + w.act[convs.count - 1], channels: last.outChannels, batch: batch,
                                pixels: last.outPixels, into: ws + w.flat)
-        let hiddenCount = batch * shape.hidden
         if config.dueling {
             for s in 0..<2 {
-                linears[s].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[s])
-                Activations.reluForward(ws + w.hidden[s], count: hiddenCount)
+                linears[s].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[s], relu: true)
             }
             linears[2].forward(input: ws + w.hidden[0], batch: batch, parameters: p, output: ws + w.value)
             linears[3].forward(input: ws + w.hidden[1], batch: batch, parameters: p, output: ws + w.advantage)
             Activations.duelingForward(value: ws + w.value, advantage: ws + w.advantage, batch: batch,
                                        actions: config.actions, q: ws + w.q)
         } else {
-            linears[0].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[0])
-            Activations.reluForward(ws + w.hidden[0], count: hiddenCount)
+            linears[0].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[0], relu: true)
             linears[1].forward(input: ws + w.hidden[0], batch: batch, parameters: p, output: ws + w.q)
         }
     }
 
-    /// Backward pass from dq (at `ws + workspace.dq`, [N, A]) after `forward` on the same batch:
+    /// Backward pass from dq (at `ws + workspace.dq`, [N, A]) after `forward` on the same
+    /// observations:
     /// ACCUMULATES parameter gradients into `g`. conv1's input gradient is never computed.
-    func backward(parameters p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, batch: Int,
+    func backward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
+                  gradients g: UnsafeMutablePointer<Float>, observations: UnsafePointer<UInt8>, batch: Int,
                   workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>) {
         precondition(w.dq >= 0, "backward needs a workspace built with gradients")
         let hiddenCount = batch * shape.hidden
@@ -240,16 +289,29 @@ extension QNetwork {
         }
         let lastIndex = convs.count - 1
         let last = convs[lastIndex]
-        Activations.flatToCNHW(ws + w.dFlat, channels: last.outChannels, batch: batch, pixels: last.outPixels,
+        Activations.flatToNHWC(ws + w.dFlat, channels: last.outChannels, batch: batch, pixels: last.outPixels,
                                into: ws + w.dAct[lastIndex])
         for i in stride(from: lastIndex, through: 0, by: -1) {
             let conv = convs[i]
             Activations.reluBackward(output: ws + w.act[i], gradient: ws + w.dAct[i], count: conv.outputCount(batch: batch))
-            conv.backwardParameters(col: ws + w.col[i], dOutput: ws + w.dAct[i], batch: batch, gradients: g,
-                                    inputScale: i == 0 ? 1 / 255 : 1)
-            if i > 0 {
+            if i == 0 {
+                // conv1's patch order is OIHW: accumulate straight into the gradient buffer,
+                // rebuilding its patch matrix chunk by chunk from the observations.
+                var start = 0
+                while start < batch {
+                    let m = min(QNetwork.conv1ChunkSamples, batch - start)
+                    conv.im2col(observations: observations + start * observationBytes, batch: m, col: ws + w.col[0])
+                    conv.backwardParameters(col: ws + w.col[0], dOutput: ws + w.dAct[0] + start * conv.outPixels * conv.outChannels,
+                                            batch: m, dWeights: g + conv.weightOffset, beta: 1, dBias: g + conv.biasOffset,
+                                            inputScale: 1 / 255)
+                    start += m
+                }
+            } else {
+                conv.backwardParameters(col: ws + w.col[i], dOutput: ws + w.dAct[i], batch: batch,
+                                        dWeights: ws + w.dPatchWeights, beta: 0, dBias: g + conv.biasOffset)
+                conv.accumulatePermutedGradient(ws + w.dPatchWeights, into: g)
                 // The patch matrix is consumed: reuse it as dCol.
-                conv.backwardInput(dOutput: ws + w.dAct[i], batch: batch, parameters: p,
+                conv.backwardInput(dOutput: ws + w.dAct[i], batch: batch, weights: patchWeights(i, p, pw),
                                    dCol: ws + w.col[i], dInput: ws + w.dAct[i - 1])
             }
         }

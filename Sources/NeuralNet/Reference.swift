@@ -1,7 +1,7 @@
 // Naive references for every fast kernel: triple-loop GEMM, direct convolution, plain linear layer.
 // They work on arrays in PyTorch's layouts (NCHW activations, OIHW weights, [out, in] linear
 // weights), accumulate in Double, and are written for clarity, not speed. Tests compare the fast
-// kernels (im2col + sgemm over the channel-major internal layout) against them.
+// kernels (im2col + sgemm over the pixel-major NHWC internal layout) against them.
 
 /// Slow, obviously-correct versions of the kernels, used by the tests.
 public enum Reference {

@@ -57,6 +57,9 @@ struct AgentBenchResult: Codable {
     /// Median milliseconds of one full update (target forward, online forward, Huber loss, backward, step).
     var update_ms: Double
     var update_ms_min: Double
+    /// Median process CPU time of one update (all threads; robust to other processes' load,
+    /// but includes OpenBLAS's spinning threads).
+    var update_cpu_ms: Double
     /// Median microseconds of Q-values for one observation.
     var act_us: Double
     var act_us_min: Double
@@ -65,6 +68,8 @@ struct AgentBenchResult: Codable {
     /// Measured sgemm rate (1536^3) with the same threads, and the update's GEMM floor at that rate.
     var sgemm_gflops: Double
     var measured_floor_ms: Double
+    /// measured_floor_ms / update_ms: the fraction of this machine's sgemm rate the update reaches.
+    var measured_floor_fraction: Double
     /// The issue's floor: 2.2 GFLOP at ~400 GFLOP/s.
     var floor_ms: Double
     var floor_fraction: Double
@@ -79,11 +84,11 @@ struct AgentBenchResult: Codable {
         var lines = [
             "cpu \(cpu), OpenBLAS core \(openblas_core), \(threads) threads"
                 + (openblas_coretype_env.map { " (OPENBLAS_CORETYPE=\($0) is set: run with env -u OPENBLAS_CORETYPE)" } ?? ""),
-            String(format: "update (batch %d%@%@): median %.2f ms (min %.2f), PyTorch %.1f ms -> %.2fx",
+            String(format: "update (batch %d%@%@): median %.2f ms (min %.2f, CPU %.2f ms), PyTorch %.1f ms -> %.2fx",
                    batch_size, dueling ? ", dueling" : "", double_dqn ? ", double" : "", update_ms, update_ms_min,
-                   pytorch_update_ms, speedup_update_vs_pytorch),
-            String(format: "  %.2f GFLOP; floor %.1f ms (issue) reached %.0f%%; sgemm %.0f GFLOP/s here -> floor %.2f ms",
-                   update_gflop, floor_ms, 100 * floor_fraction, sgemm_gflops, measured_floor_ms),
+                   update_cpu_ms, pytorch_update_ms, speedup_update_vs_pytorch),
+            String(format: "  %.2f GFLOP; floor %.1f ms (issue) reached %.0f%%; sgemm %.0f GFLOP/s here -> floor %.2f ms, reached %.0f%%",
+                   update_gflop, floor_ms, 100 * floor_fraction, sgemm_gflops, measured_floor_ms, 100 * measured_floor_fraction),
             String(format: "act (one observation): median %.0f us (min %.0f), PyTorch %.0f us -> %.2fx",
                    act_us, act_us_min, pytorch_act_us, speedup_act_vs_pytorch),
         ]
@@ -109,11 +114,12 @@ enum AgentBenchmark {
             batch.discounts[i] = 0.99
         }
         for _ in 0..<5 { learner.update(batch) }
-        var updateTimes: [Double] = []
+        var updateTimes: [Double] = [], updateCPU: [Double] = []
         for _ in 0..<updates {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
             learner.update(batch)
             updateTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            updateCPU.append((processCPUSeconds() - cpuStart) * 1e3)
         }
         var q = [Float](repeating: 0, count: network.actions)
         var actTimes: [Double] = []
@@ -135,8 +141,9 @@ enum AgentBenchmark {
         return AgentBenchResult(
             cpu: cpuName(), openblas_core: BLAS.coreName, openblas_coretype_env: env, threads: threads,
             batch_size: batchSize, dueling: network.dueling, double_dqn: doubleDQN,
-            update_ms: updateMs, update_ms_min: updateTimes.min() ?? 0, act_us: actUs, act_us_min: actTimes.min() ?? 0,
+            update_ms: updateMs, update_ms_min: updateTimes.min() ?? 0, update_cpu_ms: median(updateCPU), act_us: actUs, act_us_min: actTimes.min() ?? 0,
             update_gflop: gflop, sgemm_gflops: rate, measured_floor_ms: gflop / rate * 1e3,
+            measured_floor_fraction: gflop / rate * 1e3 / updateMs,
             floor_ms: 5.5, floor_fraction: 5.5 / updateMs,
             pytorch_update_ms: 16.2, pytorch_act_us: 273,
             speedup_update_vs_pytorch: 16.2 / updateMs, speedup_act_vs_pytorch: 273 / actUs,
@@ -174,6 +181,13 @@ enum AgentBenchmark {
             }
         } } }
         return 2 * pow(Double(n), 3) / median(Array(times.dropFirst())) / 1e9
+    }
+
+    /// CPU seconds used by this process so far (all threads).
+    static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -59,11 +59,11 @@ struct GamesCommand: ParsableCommand {
         return out
     }
 
-    /// Scores as the sources print them: whole numbers without a decimal point, others with
-    /// their shortest exact decimal form; blank when there is no score.
+    /// Scores with one decimal (the precision of the sources), so columns line up on the
+    /// decimal point; more decimals only if a value has them; blank when there is no score.
     static func format(_ value: Double?) -> String {
         guard let v = value else { return "" }
-        if v == v.rounded() && abs(v) < 1e15 { return String(Int(v)) }
-        return String(v)
+        let oneDecimal = String(format: "%.1f", v)
+        return Double(oneDecimal) == v ? oneDecimal : String(v)
     }
 }

@@ -133,3 +133,20 @@ import Testing
         #expect(c.doubleDQN && c.dueling && c.nStep == 3 && c.updatePeriod == 4)
     }
 }
+
+@Suite struct AgentDefinitionTests {
+    @Test func namesResolveToPresetsFilesOrRandom() throws {
+        let dir = DQNConfigTests.agentsDirectory
+        #expect(try AgentDefinition.resolve("random", agentsDirectory: dir) == .random)
+        let nature = try AgentDefinition.resolve("dqn-nature", agentsDirectory: dir, overrides: ["batchSize=16"])
+        guard case .dqn(let name, let config) = nature else { Issue.record("expected dqn"); return }
+        #expect(name == "dqn-nature" && config.batchSize == 16 && config.replayCapacity == 1_000_000)
+        let byPath = try AgentDefinition.resolve(dir.appendingPathComponent("dqn-cpu-fast.json").path, agentsDirectory: dir)
+        #expect(byPath.name == "dqn-cpu-fast")
+        let unknown = #expect(throws: ConfigurationError.self) { try AgentDefinition.resolve("dqn-natur", agentsDirectory: dir) }
+        #expect(unknown?.description.contains("dqn-nature") == true)
+        #expect(throws: ConfigurationError.self) { try AgentDefinition.resolve("random", agentsDirectory: dir, overrides: ["gamma=1"]) }
+        let agent = try AgentDefinition.random.makeAgent(actionCount: 4, seed: 1)
+        #expect(agent.name == "random" && agent.actionCount == 4)
+    }
+}

@@ -68,12 +68,20 @@ import ArenaSupport
         #expect(missing?.description.contains("does not exist") == true)
     }
 
-    /// The footprint measurement itself (small, so the test stays fast): frames are 7056 bytes
-    /// and everything else must fit in the rest of the 7.3 KB budget per transition.
+    /// The footprint measurement itself (small, so the test stays fast). The memory's own
+    /// resident pages (mincore, immune to other tests allocating meanwhile) must fit the budget:
+    /// 7056 frame bytes plus metadata under 7.3 KB per transition. The process-wide figure is
+    /// reported by `arena bench agent`, not asserted here.
     @Test func residentBytesPerTransitionFitTheBudget() throws {
         let footprint = try ReplayMemory.benchmarkBytesPerTransition(transitions: 20_000, prioritized: true)
         #expect(footprint.transitions == 20_000)
-        #expect(footprint.bytesPerTransition > 6_900, "\(footprint)")
-        #expect(footprint.bytesPerTransition < 7_300, "\(footprint)")
+        #expect(footprint.storageBytesPerTransition >= 7_056, "\(footprint)")
+        #expect(footprint.storageBytesPerTransition < 7_300, "\(footprint)")
+        print("replay footprint:", footprint)
+    }
+
+    @Test func anEmptyMemoryIsNotResident() throws {
+        let memory = try ReplayMemory(ReplayConfiguration(capacity: 100_000), generator: SeededGenerator(seed: 1))
+        #expect(memory.storageResidentBytes() < 100_000 * 64, "only the per-slot arrays, not 706 MB of frames")
     }
 }

@@ -96,6 +96,13 @@ private func resize(_ src: [UInt8], _ r: AreaResizer) -> [UInt8] {
     return out
 }
 
+private final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
 private func randomBytes(_ n: Int, _ g: inout SeededGenerator) -> [UInt8] {
     (0..<n).map { _ in UInt8(truncatingIfNeeded: g.next()) }
 }
@@ -164,6 +171,21 @@ private func randomBytes(_ n: Int, _ g: inout SeededGenerator) -> [UInt8] {
         let first = resize(a, r)
         _ = resize(b, r)
         #expect(resize(a, r) == first)
+    }
+
+    @Test func concurrentCallsOnOneResizerStayExact() throws {
+        // One resizer shared by several threads: calls that find its scratch busy use their
+        // own, and every result must still equal OpenCV's.
+        let r = AreaResizer(sourceHeight: 210, sourceWidth: 160, targetHeight: 84, targetWidth: 84)
+        let names = ["noise_210x160_to_84x84", "pong_screen", "checker_210x160_to_84x84", "sprites_210x160_to_84x84"]
+        let inputs = try names.map { try Fixtures.data($0, "in.u8") }
+        let expected = try names.map { try Fixtures.data($0, "out.u8") }
+        let failures = LockedCounter()
+        DispatchQueue.concurrentPerform(iterations: 64) { i in
+            let k = i % names.count
+            if resize(inputs[k], r) != expected[k] { failures.increment() }
+        }
+        #expect(failures.value == 0)
     }
 
     @Test func identitySizeCopies() {

@@ -18,27 +18,35 @@ import Testing
         let conv = Conv2D(inChannels: 2, outChannels: 3, kernel: 3, stride: 2, inHeight: 7, inWidth: 6, weightOffset: 1)
         let batch = 2
         let params0 = randomFloats(1 + conv.parameterCount, seed: 50)
-        let x0 = randomFloats(conv.inputCount(batch: batch), seed: 51)  // CNHW
+        let x0 = randomFloats(conv.inputCount(batch: batch), seed: 51)  // NHWC
         let c = randomFloats(conv.outputCount(batch: batch), seed: 52)
         func forward(_ p: [Float], _ x: [Float]) -> [Float] {
             var col = [Float](repeating: 0, count: conv.colCount(batch: batch))
             var y = [Float](repeating: 0, count: conv.outputCount(batch: batch))
-            p.withUnsafeBufferPointer { p in x.withUnsafeBufferPointer { x in
+            var pw = [Float](repeating: 0, count: conv.weightCount)
+            p.withUnsafeBufferPointer { p in x.withUnsafeBufferPointer { x in pw.withUnsafeMutableBufferPointer { pw in
             col.withUnsafeMutableBufferPointer { col in y.withUnsafeMutableBufferPointer { y in
+                conv.permuteWeights(parameters: p.base, into: pw.baseAddress!)
                 conv.im2col(input: x.base, batch: batch, col: col.baseAddress!)
-                conv.forward(col: col.baseAddress!, batch: batch, parameters: p.base, output: y.baseAddress!)
-            } } } }
+                conv.forward(col: col.baseAddress!, batch: batch, weights: pw.baseAddress!, bias: p.base + conv.biasOffset,
+                             output: y.baseAddress!, relu: false)
+            } } } } }
             return y
         }
         var grads = [Float](repeating: 0, count: params0.count)
         var dx = [Float](repeating: 0, count: x0.count)
         var col = [Float](repeating: 0, count: conv.colCount(batch: batch))
+        var pw = [Float](repeating: 0, count: conv.weightCount), dpw = pw
         params0.withUnsafeBufferPointer { p in x0.withUnsafeBufferPointer { x in c.withUnsafeBufferPointer { c in
+        pw.withUnsafeMutableBufferPointer { pw in dpw.withUnsafeMutableBufferPointer { dpw in
         col.withUnsafeMutableBufferPointer { col in grads.withUnsafeMutableBufferPointer { g in dx.withUnsafeMutableBufferPointer { dx in
+            conv.permuteWeights(parameters: p.base, into: pw.baseAddress!)
             conv.im2col(input: x.base, batch: batch, col: col.baseAddress!)
-            conv.backwardParameters(col: col.baseAddress!, dOutput: c.base, batch: batch, gradients: g.baseAddress!)
-            conv.backwardInput(dOutput: c.base, batch: batch, parameters: p.base, dCol: col.baseAddress!, dInput: dx.baseAddress!)
-        } } } } } }
+            conv.backwardParameters(col: col.baseAddress!, dOutput: c.base, batch: batch, dWeights: dpw.baseAddress!,
+                                    beta: 0, dBias: g.baseAddress! + conv.biasOffset)
+            conv.accumulatePermutedGradient(dpw.baseAddress!, into: g.baseAddress!)
+            conv.backwardInput(dOutput: c.base, batch: batch, weights: pw.baseAddress!, dCol: col.baseAddress!, dInput: dx.baseAddress!)
+        } } } } } } } }
         var fdParams = [Float](repeating: 0, count: params0.count)
         for i in 0..<params0.count {
             fdParams[i] = Self.centralDifference { e in var p = params0; p[i] += e; return Self.dot(forward(p, x0), c) }
@@ -131,8 +139,9 @@ import Testing
     @Test(arguments: [false, true])
     func wholeNetworkGradients(dueling: Bool) {
         let net = QNetwork(config: QNetworkConfig(actions: 3, dueling: dueling), shape: smallShape)
-        let batch = 2
+        let batch = QNetwork.conv1ChunkSamples + 1  // a full and a partial conv1 chunk
         let ws = NetworkWorkspace(network: net, capacity: batch, withGradients: true)
+        var patch = [Float](repeating: 0, count: net.patchWeightCount)
         var generator = SeededGenerator(seed: 80)
         var p0 = [Float](repeating: 0, count: net.parameterCount)
         p0.withUnsafeMutableBufferPointer { net.initialize($0.baseAddress!, generator: &generator) }
@@ -143,9 +152,10 @@ import Testing
 
         // Forward; returns q and the ReLU pattern of every hidden unit.
         func forward(_ p: [Float]) -> (q: [Float], mask: [Bool]) {
-            p.withUnsafeBufferPointer { p in obs.withUnsafeBufferPointer { o in
+            p.withUnsafeBufferPointer { p in obs.withUnsafeBufferPointer { o in patch.withUnsafeMutableBufferPointer { pw in
                 ws.arena.withBase { base in
-                    net.forward(parameters: p.base, observations: o.base, batch: batch, workspace: ws, base: base)
+                    net.preparePatchWeights(parameters: p.base, into: pw.baseAddress!)
+                    net.forward(parameters: p.base, patchWeights: pw.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
                     let q = Array(UnsafeBufferPointer(start: base + ws.q, count: batch * 3))
                     var mask: [Bool] = []
                     for (i, conv) in net.convs.enumerated() {
@@ -155,18 +165,19 @@ import Testing
                     for h in ws.hidden { mask += (0..<(batch * net.shape.hidden)).map { base[h + $0] > 0 } }
                     return (q, mask)
                 }
-            } }
+            } } }
         }
         let (_, mask0) = forward(p0)
         var grads = [Float](repeating: 0, count: net.parameterCount)
         p0.withUnsafeBufferPointer { p in obs.withUnsafeBufferPointer { o in c.withUnsafeBufferPointer { c in
-        grads.withUnsafeMutableBufferPointer { g in
+        grads.withUnsafeMutableBufferPointer { g in patch.withUnsafeMutableBufferPointer { pw in
             ws.arena.withBase { base in
-                net.forward(parameters: p.base, observations: o.base, batch: batch, workspace: ws, base: base)
+                net.preparePatchWeights(parameters: p.base, into: pw.baseAddress!)
+                net.forward(parameters: p.base, patchWeights: pw.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
                 (base + ws.dq).update(from: c.base, count: batch * 3)
-                net.backward(parameters: p.base, gradients: g.baseAddress!, batch: batch, workspace: ws, base: base)
+                net.backward(parameters: p.base, patchWeights: pw.baseAddress!, gradients: g.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
             }
-        } } } }
+        } } } } }
 
         var checked = 0, skipped = 0
         var perTensorChecked: [String: Int] = [:]

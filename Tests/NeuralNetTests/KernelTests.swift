@@ -1,7 +1,7 @@
 import Testing
 @testable import NeuralNet
 
-/// Fast kernels (sgemm, im2col + sgemm over CNHW) against the naive references.
+/// Fast kernels (sgemm, im2col + sgemm over NHWC) against the naive references.
 @Suite struct KernelTests {
     @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
     func gemmMatchesTripleLoop(trans: (Bool, Bool)) {
@@ -56,28 +56,39 @@ import Testing
                                            width: c.width, weight: weight, outChannels: c.out, kernel: c.kernel,
                                            stride: c.stride, dOutput: dOut)
 
-        let inputCN = toCNHW(input, batch: c.batch, channels: c.channels, pixels: conv.inPixels)
-        let dOutCN = toCNHW(dOut, batch: c.batch, channels: c.out, pixels: conv.outPixels)
+        let inputNH = toNHWC(input, batch: c.batch, channels: c.channels, pixels: conv.inPixels)
+        let dOutNH = toNHWC(dOut, batch: c.batch, channels: c.out, pixels: conv.outPixels)
         var col = [Float](repeating: 0, count: conv.colCount(batch: c.batch))
         var out = [Float](repeating: 0, count: conv.outputCount(batch: c.batch))
+        var outRelu = out
+        var patchWeights = [Float](repeating: 0, count: conv.weightCount)
+        var dPatchWeights = [Float](repeating: 0, count: conv.weightCount)
         let grads0 = randomFloats(params.count, seed: 13)  // backward must ACCUMULATE onto these
         var grads = grads0
         var dIn = [Float](repeating: 9, count: conv.inputCount(batch: c.batch))
-        params.withUnsafeBufferPointer { p in inputCN.withUnsafeBufferPointer { x in dOutCN.withUnsafeBufferPointer { dy in
-        col.withUnsafeMutableBufferPointer { col in out.withUnsafeMutableBufferPointer { y in
+        params.withUnsafeBufferPointer { p in inputNH.withUnsafeBufferPointer { x in dOutNH.withUnsafeBufferPointer { dy in
+        col.withUnsafeMutableBufferPointer { col in out.withUnsafeMutableBufferPointer { y in outRelu.withUnsafeMutableBufferPointer { yr in
+        patchWeights.withUnsafeMutableBufferPointer { pw in dPatchWeights.withUnsafeMutableBufferPointer { dpw in
         grads.withUnsafeMutableBufferPointer { g in dIn.withUnsafeMutableBufferPointer { dx in
+            conv.permuteWeights(parameters: p.base, into: pw.baseAddress!)
             conv.im2col(input: x.base, batch: c.batch, col: col.baseAddress!)
-            conv.forward(col: col.baseAddress!, batch: c.batch, parameters: p.base, output: y.baseAddress!)
-            conv.backwardParameters(col: col.baseAddress!, dOutput: dy.base, batch: c.batch, gradients: g.baseAddress!)
-            conv.backwardInput(dOutput: dy.base, batch: c.batch, parameters: p.base, dCol: col.baseAddress!,
+            conv.forward(col: col.baseAddress!, batch: c.batch, weights: pw.baseAddress!, bias: p.base + conv.biasOffset,
+                         output: y.baseAddress!, relu: false)
+            conv.forward(col: col.baseAddress!, batch: c.batch, weights: pw.baseAddress!, bias: p.base + conv.biasOffset,
+                         output: yr.baseAddress!, relu: true)
+            conv.backwardParameters(col: col.baseAddress!, dOutput: dy.base, batch: c.batch, dWeights: dpw.baseAddress!,
+                                    beta: 0, dBias: g.baseAddress! + conv.biasOffset)
+            conv.accumulatePermutedGradient(dpw.baseAddress!, into: g.baseAddress!)
+            conv.backwardInput(dOutput: dy.base, batch: c.batch, weights: pw.baseAddress!, dCol: col.baseAddress!,
                                dInput: dx.baseAddress!)
-        } } } } } } }
-        #expect(closeness(fromCNHW(out, batch: c.batch, channels: c.out, pixels: conv.outPixels), refOut) <= 1)
+        } } } } } } } } } }
+        #expect(closeness(fromNHWC(out, batch: c.batch, channels: c.out, pixels: conv.outPixels), refOut) <= 1)
+        #expect(closeness(fromNHWC(outRelu, batch: c.batch, channels: c.out, pixels: conv.outPixels), refOut.map { max($0, 0) }) <= 1)
         let dW = (0..<conv.weightCount).map { grads[offset + $0] - grads0[offset + $0] }
         let dB = (0..<c.out).map { grads[conv.biasOffset + $0] - grads0[conv.biasOffset + $0] }
         #expect(closeness(dW, ref.dWeight, atol: 1e-4) <= 1)
         #expect(closeness(dB, ref.dBias, atol: 1e-4) <= 1)
-        #expect(closeness(fromCNHW(dIn, batch: c.batch, channels: c.channels, pixels: conv.inPixels), ref.dInput) <= 1)
+        #expect(closeness(fromNHWC(dIn, batch: c.batch, channels: c.channels, pixels: conv.inPixels), ref.dInput) <= 1)
         // Gradients outside the layer's slice are untouched.
         for i in 0..<offset { #expect(grads[i] == grads0[i]) }
         for i in (conv.biasOffset + c.out)..<grads.count { #expect(grads[i] == grads0[i]) }
@@ -96,10 +107,12 @@ import Testing
         var out = [Float](repeating: 0, count: conv.outputCount(batch: batch))
         params.withUnsafeBufferPointer { p in bytes.withUnsafeBufferPointer { x in
         col.withUnsafeMutableBufferPointer { col in out.withUnsafeMutableBufferPointer { y in
+            // The uint8 path's patch order is OIHW's, so the weights are used as stored.
             conv.im2col(observations: x.base, batch: batch, col: col.baseAddress!)
-            conv.forward(col: col.baseAddress!, batch: batch, parameters: p.base, output: y.baseAddress!, inputScale: 1 / 255)
+            conv.forward(col: col.baseAddress!, batch: batch, weights: p.base + conv.weightOffset,
+                         bias: p.base + conv.biasOffset, output: y.baseAddress!, inputScale: 1 / 255, relu: false)
         } } } }
-        #expect(closeness(fromCNHW(out, batch: batch, channels: 3, pixels: conv.outPixels), ref) <= 1)
+        #expect(closeness(fromNHWC(out, batch: batch, channels: 3, pixels: conv.outPixels), ref) <= 1)
     }
 
     @Test(arguments: [(1, 1, 1), (3, 7, 5), (4, 12, 9)])

@@ -13,20 +13,20 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     return (0..<count).map { _ in UInt8(truncatingIfNeeded: g.next()) }
 }
 
-/// [N, C, P] -> [C, N, P]
-func toCNHW(_ x: [Float], batch: Int, channels: Int, pixels: Int) -> [Float] {
+/// [N, C, P] -> [N, P, C]
+func toNHWC(_ x: [Float], batch: Int, channels: Int, pixels: Int) -> [Float] {
     var out = [Float](repeating: 0, count: x.count)
     for n in 0..<batch { for c in 0..<channels { for p in 0..<pixels {
-        out[(c * batch + n) * pixels + p] = x[(n * channels + c) * pixels + p]
+        out[(n * pixels + p) * channels + c] = x[(n * channels + c) * pixels + p]
     } } }
     return out
 }
 
-/// [C, N, P] -> [N, C, P]
-func fromCNHW(_ x: [Float], batch: Int, channels: Int, pixels: Int) -> [Float] {
+/// [N, P, C] -> [N, C, P]
+func fromNHWC(_ x: [Float], batch: Int, channels: Int, pixels: Int) -> [Float] {
     var out = [Float](repeating: 0, count: x.count)
     for n in 0..<batch { for c in 0..<channels { for p in 0..<pixels {
-        out[(n * channels + c) * pixels + p] = x[(c * batch + n) * pixels + p]
+        out[(n * channels + c) * pixels + p] = x[(n * pixels + p) * channels + c]
     } } }
     return out
 }

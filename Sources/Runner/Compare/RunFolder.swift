@@ -1,0 +1,196 @@
+import Foundation
+
+/// One point of a learning curve: the evaluation mean return after an iteration.
+public struct CurvePoint: Equatable, Codable, Sendable {
+    public var agentSteps: Int
+    public var frames: Int?
+    public var evalMeanReturn: Double
+    public init(agentSteps: Int, frames: Int?, evalMeanReturn: Double) {
+        self.agentSteps = agentSteps; self.frames = frames; self.evalMeanReturn = evalMeanReturn
+    }
+}
+
+/// Whether a run folder holds a finished run (the results-folder contract: `evaluation.json`
+/// exists and the final iteration row reached `config.json`'s `budget_agent_steps`).
+public enum RunCompletion: Equatable, Sendable {
+    case complete
+    case incomplete(reason: String)
+
+    public var isComplete: Bool { self == .complete }
+}
+
+/// What compare reads from one run folder `results/<game>/<agent>/<seed>/`.
+public struct ComparedRun: Equatable, Sendable {
+    public var folder: URL
+    public var game: String
+    public var agent: String
+    public var seed: Int
+    public var protocolName: String
+    /// Mean score of the final evaluation (`evaluation.json`'s `mean`), nil when absent.
+    public var finalMean: Double?
+    public var budgetAgentSteps: Int?
+    /// Learning curve from `metrics.jsonl` iteration rows (or eval episode rows when those lack it).
+    public var curve: [CurvePoint]
+    public var completion: RunCompletion
+
+    public init(folder: URL, game: String, agent: String, seed: Int, protocolName: String, finalMean: Double?,
+                budgetAgentSteps: Int?, curve: [CurvePoint], completion: RunCompletion) {
+        self.folder = folder; self.game = game; self.agent = agent; self.seed = seed
+        self.protocolName = protocolName; self.finalMean = finalMean; self.budgetAgentSteps = budgetAgentSteps
+        self.curve = curve; self.completion = completion
+    }
+}
+
+public enum RunFolderError: Error, CustomStringConvertible {
+    case notFound(String)
+    case unreadable(path: String, reason: String)
+    case cannotCreateFolder(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .notFound(p): return "\(p) does not exist. Give run folders (results/<game>/<agent>/<seed>) or folders that contain them."
+        case let .unreadable(p, r): return "Could not read \(p): \(r)."
+        case let .cannotCreateFolder(p, r): return "Could not create the folder \(p) (\(r)). Choose a folder you can write to."
+        }
+    }
+}
+
+/// Reading run folders as the results-folder contract lays them out.
+public enum RunFolders {
+    public static let configFile = "config.json"
+    public static let evaluationFile = "evaluation.json"
+    public static let metricsFile = "metrics.jsonl"
+
+    /// Every run folder at or below `paths` (a folder holding `config.json` or `evaluation.json`),
+    /// sorted by path. Does not descend into `checkpoints/` or `episodes/`.
+    public static func find(under paths: [URL]) throws -> [URL] {
+        let fm = FileManager.default
+        var found = Set<String>()
+        for root in paths {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: root.path, isDirectory: &isDir) else { throw RunFolderError.notFound(root.path) }
+            guard isDir.boolValue else { throw RunFolderError.unreadable(path: root.path, reason: "it is a file, not a folder") }
+            var stack = [root.standardizedFileURL]
+            while let dir = stack.popLast() {
+                if isRunFolder(dir) { found.insert(dir.path); continue }
+                let children = (try? fm.contentsOfDirectory(at: dir, includingPropertiesForKeys: [.isDirectoryKey])) ?? []
+                for c in children {
+                    let name = c.lastPathComponent
+                    if name.hasPrefix(".") || name == "checkpoints" || name == "episodes" { continue }
+                    if (try? c.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true { stack.append(c) }
+                }
+            }
+        }
+        return found.sorted().map { URL(fileURLWithPath: $0, isDirectory: true) }
+    }
+
+    public static func isRunFolder(_ dir: URL) -> Bool {
+        let fm = FileManager.default
+        return fm.fileExists(atPath: dir.appendingPathComponent(configFile).path)
+            || fm.fileExists(atPath: dir.appendingPathComponent(evaluationFile).path)
+    }
+
+    /// Reads one run folder. Missing pieces are filled from the folder path
+    /// (`.../<game>/<agent>/<seed>`) and reported through `completion`.
+    public static func load(_ folder: URL) throws -> ComparedRun {
+        let config = try readObject(folder.appendingPathComponent(configFile))
+        let evaluation = try readObject(folder.appendingPathComponent(evaluationFile))
+        let rows = readJSONLines(folder.appendingPathComponent(metricsFile))
+
+        let parts = folder.standardizedFileURL.pathComponents
+        let pathSeed = parts.last.flatMap { Int($0) }
+        let pathAgent = parts.count >= 2 ? parts[parts.count - 2] : "unknown"
+        let pathGame = parts.count >= 3 ? parts[parts.count - 3] : "unknown"
+
+        func string(_ key: String) -> String? { (config?[key] as? String) ?? (evaluation?[key] as? String) }
+        func int(_ obj: [String: Any]?, _ key: String) -> Int? {
+            guard let v = obj?[key] else { return nil }
+            if let i = v as? Int { return i }
+            if let d = v as? Double, d.rounded() == d { return Int(d) }
+            return nil
+        }
+        let game = string("game") ?? pathGame
+        let agent = string("agent") ?? pathAgent
+        let seed = int(config, "seed") ?? int(evaluation, "seed") ?? pathSeed ?? 0
+        let proto = string("protocol") ?? "unknown"
+        let budget = int(config, "budget_agent_steps")
+        let finalMean = double(evaluation?["mean"])
+
+        let iterations = rows.filter { ($0["kind"] as? String) == "iteration" }
+        var curve: [CurvePoint] = iterations.compactMap { row in
+            guard let steps = int(row, "agent_steps"), let r = double(row["eval_mean_return"]) else { return nil }
+            return CurvePoint(agentSteps: steps, frames: int(row, "frames"), evalMeanReturn: r)
+        }
+        if curve.isEmpty {
+            // Fall back to eval episode rows averaged per iteration.
+            var byIteration: [Int: (steps: Int, frames: Int?, sum: Double, n: Int)] = [:]
+            for row in rows where (row["kind"] as? String) == "episode" && (row["phase"] as? String) == "eval" {
+                guard let it = int(row, "iteration"), let r = double(row["return"]) else { continue }
+                var e = byIteration[it] ?? (0, nil, 0, 0)
+                e.steps = max(e.steps, int(row, "agent_steps") ?? 0)
+                e.frames = int(row, "frames").map { max($0, e.frames ?? 0) } ?? e.frames
+                e.sum += r; e.n += 1
+                byIteration[it] = e
+            }
+            curve = byIteration.keys.sorted().compactMap { k in
+                byIteration[k].map { CurvePoint(agentSteps: $0.steps, frames: $0.frames, evalMeanReturn: $0.sum / Double($0.n)) }
+            }
+        }
+        curve.sort { $0.agentSteps < $1.agentSteps }
+
+        let lastSteps = iterations.compactMap { int($0, "agent_steps") }.max()
+        let completion: RunCompletion
+        if evaluation == nil {
+            completion = .incomplete(reason: "no \(evaluationFile) (the run has not finished its final evaluation)")
+        } else if finalMean == nil {
+            completion = .incomplete(reason: "\(evaluationFile) has no numeric 'mean'")
+        } else if config == nil {
+            completion = .incomplete(reason: "no \(configFile), so its budget cannot be checked")
+        } else if let b = budget, (lastSteps ?? 0) < b {
+            completion = .incomplete(reason: "the last iteration reached \(lastSteps ?? 0) of \(b) agent steps")
+        } else {
+            completion = .complete
+        }
+        return ComparedRun(folder: folder, game: game, agent: agent, seed: seed, protocolName: proto, finalMean: finalMean,
+                         budgetAgentSteps: budget, curve: curve, completion: completion)
+    }
+
+    /// Completion alone (what the sweep needs to skip finished runs).
+    public static func completion(of folder: URL) -> RunCompletion {
+        guard FileManager.default.fileExists(atPath: folder.path) else { return .incomplete(reason: "not started") }
+        do { return try load(folder).completion } catch { return .incomplete(reason: "\(error)") }
+    }
+
+    static func double(_ v: Any?) -> Double? {
+        if let d = v as? Double { return d.isFinite ? d : nil }
+        if let i = v as? Int { return Double(i) }
+        return nil
+    }
+
+    /// The JSON object in `url`, nil if the file does not exist; throws if it exists but is not a
+    /// JSON object.
+    static func readObject(_ url: URL) throws -> [String: Any]? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do {
+            let data = try Data(contentsOf: url)
+            guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw RunFolderError.unreadable(path: url.path, reason: "it is not a JSON object")
+            }
+            return obj
+        } catch let e as RunFolderError {
+            throw e
+        } catch {
+            throw RunFolderError.unreadable(path: url.path, reason: "it is not valid JSON (\(error.localizedDescription))")
+        }
+    }
+
+    /// JSON objects of a JSON-lines file; a line that does not parse (a torn last line after a
+    /// crash) is skipped.
+    static func readJSONLines(_ url: URL) -> [[String: Any]] {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return text.split(whereSeparator: \.isNewline).compactMap { line in
+            guard let d = line.data(using: .utf8) else { return nil }
+            return (try? JSONSerialization.jsonObject(with: d)) as? [String: Any]
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+@testable import Runner
+
+/// A temporary folder removed by `cleanup()`.
+struct TempFolder {
+    let url: URL
+    init(_ name: String) throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("arena-\(name)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    var path: String { url.path }
+    func cleanup() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A fake `arena train`: parses the same flags, writes a complete run folder (config.json with a
+/// budget of 10 agent steps, one iteration row reaching it, evaluation.json), and appends
+/// "game seed" to <out>/invocations.txt. Game `failgame` fails with exit status 3 after printing
+/// "boom" on stderr; `sleepgame` sleeps 30 s; `halfgame` exits 0 but leaves the run incomplete.
+enum FakeTrainer {
+    static let script = #"""
+    #!/bin/sh
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --game) G="$2"; shift ;;
+        --agent) A="$2"; shift ;;
+        --seed) S="$2"; shift ;;
+        --frames) N="$2"; shift ;;
+        --out) O="$2"; shift ;;
+      esac
+      shift
+    done
+    NAME=$(basename "$A" .json)
+    D="$O/$G/$NAME/$S"
+    mkdir -p "$D"
+    echo "$G $S" >> "$O/invocations.txt"
+    echo "fake train: $G seed $S frames $N"
+    case "$G" in
+      failgame) echo "boom" >&2; exit 3 ;;
+      sleepgame) sleep 30 ;;
+    esac
+    printf '{"game":"%s","agent":"%s","seed":%s,"protocol":"nature2015","budget_agent_steps":10}\n' "$G" "$NAME" "$S" > "$D/config.json"
+    if [ "$G" = halfgame ]; then
+      printf '{"kind":"iteration","iteration":0,"agent_steps":5,"eval_mean_return":1.0}\n' > "$D/metrics.jsonl"
+    else
+      printf '{"kind":"iteration","iteration":0,"agent_steps":10,"eval_mean_return":1.5}\n' > "$D/metrics.jsonl"
+    fi
+    printf '{"game":"%s","protocol":"nature2015","agent":"%s","seed":%s,"mean":%s.5}\n' "$G" "$NAME" "$S" "$S" > "$D/evaluation.json"
+    exit 0
+    """#
+
+    /// Writes the script (mode 755) and an agent file into `folder`; returns (script, agent file).
+    static func install(in folder: URL) throws -> (script: String, agent: String) {
+        let script = folder.appendingPathComponent("fake-train.sh")
+        try Data(Self.script.utf8).write(to: script)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        let agent = folder.appendingPathComponent("dqn-test.json")
+        try Data("{}\n".utf8).write(to: agent)
+        return (script.path, agent.path)
+    }
+
+    static func invocations(_ results: String) -> [String] {
+        ((try? String(contentsOfFile: results + "/invocations.txt", encoding: .utf8)) ?? "")
+            .split(separator: "\n").map(String.init).sorted()
+    }
+}
+
+/// Canned answers for scheduler commands, keyed by the command's first words; records every call.
+final class FakeCommandRunner: CommandRunning, @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [(prefix: [String], output: CommandOutput)]
+    private(set) var calls: [[String]] = []
+    var sbatchCount = 0
+
+    init(_ answers: [(prefix: [String], output: CommandOutput)]) { self.answers = answers }
+
+    func run(_ arguments: [String], timeout: Double) throws -> CommandOutput {
+        lock.lock(); defer { lock.unlock() }
+        calls.append(arguments)
+        if arguments.first == "sbatch" {
+            sbatchCount += 1
+            return CommandOutput(status: 0, stdout: "\(100 + sbatchCount)\n", stderr: "")
+        }
+        for a in answers where arguments.starts(with: a.prefix) { return a.output }
+        return CommandOutput(status: 1, stdout: "", stderr: "no canned answer for \(arguments)")
+    }
+}
+
+enum SlurmFixtures {
+    static let folder = CompareFixtures.folder.appendingPathComponent("slurm")
+    static func text(_ name: String) throws -> String {
+        try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+    }
+}
