@@ -6,5 +6,5 @@ struct Arena: ParsableCommand {
         commandName: "arena",
         abstract: "A reinforcement-learning arena for Atari 2600 games over the real ALE.",
         subcommands: [GamesCommand.self, PlayCommand.self, TrainCommand.self, EvaluateCommand.self,
-                      WeightsCommand.self, BenchCommand.self])
+                      ReplayCommand.self, CompareCommand.self, SweepCommand.self, WeightsCommand.self, BenchCommand.self])
 }
