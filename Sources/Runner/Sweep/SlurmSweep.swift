@@ -27,16 +27,28 @@ public struct SlurmArray: Equatable, Codable, Sendable {
     public var taskListPath: String
     /// The array's job id once submitted.
     public var jobID: String?
+
+    public init(tasks: [SweepTask], scriptPath: String, taskListPath: String, jobID: String?) {
+        self.tasks = tasks; self.scriptPath = scriptPath; self.taskListPath = taskListPath; self.jobID = jobID
+    }
 }
 
 /// What `arena sweep status` needs later: written as `sweep.json` in the sweep folder.
 public struct SlurmSweepRecord: Equatable, Codable, Sendable {
+    /// "local" for a sweep run on one machine (no arrays); nil or "slurm" for a Slurm sweep.
+    public var backend: String?
+    public var isLocal: Bool { backend == "local" }
     public var plan: SweepPlan
     public var resources: SlurmResources
     public var arrays: [SlurmArray]
     public var submittedAt: String
     public var folder: String
     public var logFolder: String { folder + "/logs" }
+
+    public init(backend: String? = nil, plan: SweepPlan, resources: SlurmResources, arrays: [SlurmArray], submittedAt: String, folder: String) {
+        self.backend = backend; self.plan = plan; self.resources = resources; self.arrays = arrays
+        self.submittedAt = submittedAt; self.folder = folder
+    }
 
     /// The Slurm output file of task `index` of `array`.
     public func logPath(array: SlurmArray, index: Int) -> String {
@@ -229,7 +241,7 @@ public struct SlurmSweep {
         let pending = plan.tasks.filter { !RunFolders.completion(of: URL(fileURLWithPath: $0.runFolder)).isComplete }
         let stamp = Self.timestamp()
         let folder = Self.sweepsFolder(resultsRoot: plan.resultsRoot) + "/" + (name ?? "\(stamp)-\(plan.agentName)-\(ProcessInfo.processInfo.processIdentifier)")
-        var record = SlurmSweepRecord(plan: plan, resources: resources, arrays: [], submittedAt: stamp, folder: folder)
+        var record = SlurmSweepRecord(backend: "slurm", plan: plan, resources: resources, arrays: [], submittedAt: stamp, folder: folder)
         // Ask the scheduler first: if it is unreachable, nothing is written.
         let maxSize = pending.isEmpty ? 1 : try maxArraySize()
         do {
@@ -262,7 +274,15 @@ public struct SlurmSweep {
         return record
     }
 
-    public func save(_ record: SlurmSweepRecord) throws {
+    public func save(_ record: SlurmSweepRecord) throws { try Self.save(record) }
+
+    /// Writes `sweep.json` (atomically) into the record's folder, creating it.
+    public static func save(_ record: SlurmSweepRecord) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: record.folder, withIntermediateDirectories: true)
+        } catch {
+            throw RunFolderError.cannotCreateFolder(path: record.folder, reason: error.localizedDescription)
+        }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try enc.encode(record), to: URL(fileURLWithPath: record.folder + "/sweep.json"))
@@ -363,7 +383,13 @@ public struct SlurmSweep {
         return out.stdout
     }
 
-    static func timestamp() -> String {
+    /// A fresh sweep folder name under the results root: UTC timestamp, agent, pid.
+    public static func newSweepFolder(plan: SweepPlan) -> String {
+        sweepsFolder(resultsRoot: plan.resultsRoot) + "/\(timestamp())-\(plan.agentName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    /// UTC time as yyyyMMddTHHmmssZ (sorts as it reads).
+    public static func timestamp() -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
