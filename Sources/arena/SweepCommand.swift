@@ -113,7 +113,7 @@ struct SweepCommand: ParsableCommand {
                 + "\(frames) frames each, results in \(plan.resultsRoot)")
             if backend == "local" {
                 // A record so that `arena sweep status` can report on this sweep from another terminal.
-                let record = SlurmSweepRecord(backend: "local", plan: plan, resources: SlurmResources(), arrays: [],
+                let record = SweepRecord(backend: "local", plan: plan, resources: SlurmResources(), arrays: [],
                                               submittedAt: SlurmSweep.timestamp(),
                                               folder: SlurmSweep.newSweepFolder(plan: plan))
                 try SlurmSweep.save(record)

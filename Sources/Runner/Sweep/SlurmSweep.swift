@@ -34,7 +34,7 @@ public struct SlurmArray: Equatable, Codable, Sendable {
 }
 
 /// What `arena sweep status` needs later: written as `sweep.json` in the sweep folder.
-public struct SlurmSweepRecord: Equatable, Codable, Sendable {
+public struct SweepRecord: Equatable, Codable, Sendable {
     /// "local" for a sweep run on one machine (no arrays); nil or "slurm" for a Slurm sweep.
     public var backend: String?
     public var isLocal: Bool { backend == "local" }
@@ -237,11 +237,11 @@ public struct SlurmSweep {
 
     /// Writes scripts and task lists for the tasks whose run folder is not complete, submits
     /// them, and writes sweep.json. With nothing left to run it returns a record with no arrays.
-    public func submit(name: String? = nil, workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> SlurmSweepRecord {
+    public func submit(name: String? = nil, workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> SweepRecord {
         let pending = plan.tasks.filter { !RunFolders.completion(of: URL(fileURLWithPath: $0.runFolder)).isComplete }
         let stamp = Self.timestamp()
         let folder = Self.sweepsFolder(resultsRoot: plan.resultsRoot) + "/" + (name ?? "\(stamp)-\(plan.agentName)-\(ProcessInfo.processInfo.processIdentifier)")
-        var record = SlurmSweepRecord(backend: "slurm", plan: plan, resources: resources, arrays: [], submittedAt: stamp, folder: folder)
+        var record = SweepRecord(backend: "slurm", plan: plan, resources: resources, arrays: [], submittedAt: stamp, folder: folder)
         // Ask the scheduler first: if it is unreachable, nothing is written.
         let maxSize = pending.isEmpty ? 1 : try maxArraySize()
         do {
@@ -274,10 +274,10 @@ public struct SlurmSweep {
         return record
     }
 
-    public func save(_ record: SlurmSweepRecord) throws { try Self.save(record) }
+    public func save(_ record: SweepRecord) throws { try Self.save(record) }
 
     /// Writes `sweep.json` (atomically) into the record's folder, creating it.
-    public static func save(_ record: SlurmSweepRecord) throws {
+    public static func save(_ record: SweepRecord) throws {
         do {
             try FileManager.default.createDirectory(atPath: record.folder, withIntermediateDirectories: true)
         } catch {
@@ -288,10 +288,10 @@ public struct SlurmSweep {
         try AtomicFile.write(try enc.encode(record), to: URL(fileURLWithPath: record.folder + "/sweep.json"))
     }
 
-    public static func load(sweepFolder: String) throws -> SlurmSweepRecord {
+    public static func load(sweepFolder: String) throws -> SweepRecord {
         let path = sweepFolder + "/sweep.json"
         do {
-            return try JSONDecoder().decode(SlurmSweepRecord.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            return try JSONDecoder().decode(SweepRecord.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw SweepError.unreadableRecord(path: path, reason: error.localizedDescription)
         }
@@ -308,7 +308,7 @@ public struct SlurmSweep {
 
     /// Each task's state: run folder complete -> completed; else squeue (pending, running); else
     /// `scontrol -o show job` (finished states); else unknown.
-    public func status(_ record: SlurmSweepRecord) throws -> [SweepTaskStatus] {
+    public func status(_ record: SweepRecord) throws -> [SweepTaskStatus] {
         let ids = record.arrays.compactMap(\.jobID)
         var queue: [String: SchedulerTaskState] = [:]
         var finished: [String: SchedulerTaskState] = [:]
@@ -352,7 +352,7 @@ public struct SlurmSweep {
 
     /// Polls `status` every `poll` seconds until every task has finished or `timeout` passes
     /// (then throws `waitTimedOut`).
-    public func wait(_ record: SlurmSweepRecord, timeout: Double, poll: Double = 2) throws -> [SweepTaskStatus] {
+    public func wait(_ record: SweepRecord, timeout: Double, poll: Double = 2) throws -> [SweepTaskStatus] {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let s = try status(record)
