@@ -14,7 +14,8 @@ struct SweepCommand: ParsableCommand {
         process and run folder DIR/<game>/<agent>/<seed>. Sweeps are resumable: finished runs are skipped, \
         interrupted ones run again and resume from their last checkpoint. With --backend slurm, a job-array \
         script (one task per game and seed) is written under DIR/sweeps/ and submitted with sbatch; follow it \
-        with `arena sweep status`. `arena sweep --games ...` is short for `arena sweep run --games ...`.
+        with `arena sweep status` (which also reports local sweeps, from their run folders). \
+        `arena sweep --games ...` is short for `arena sweep run --games ...`.
         """,
         subcommands: [Run.self, Status.self],
         defaultSubcommand: Run.self)
@@ -111,6 +112,11 @@ struct SweepCommand: ParsableCommand {
             print("sweep: \(plan.games.count) game(s) x \(plan.seeds.count) seed(s) = \(plan.tasks.count) run(s) of \(plan.agentName), "
                 + "\(frames) frames each, results in \(plan.resultsRoot)")
             if backend == "local" {
+                // A record so that `arena sweep status` can report on this sweep from another terminal.
+                let record = SweepRecord(backend: "local", plan: plan, resources: SlurmResources(), arrays: [],
+                                              submittedAt: SlurmSweep.timestamp(),
+                                              folder: SlurmSweep.newSweepFolder(plan: plan))
+                try SlurmSweep.save(record)
                 let summary = LocalSweep(plan: plan, jobs: jobs ?? 1, taskTimeout: taskTimeout, handlesSignals: true).run()
                 print(summary.text, terminator: "")
                 if !summary.failures.isEmpty { throw ExitCode(1) }
@@ -149,7 +155,7 @@ struct SweepCommand: ParsableCommand {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
-            abstract: "Show the state of each task of a Slurm sweep (run folders, squeue, scontrol).")
+            abstract: "Show the state of each task of the latest sweep (run folders; squeue and scontrol for Slurm).")
 
         @Option(help: "Results folder whose latest sweep to show.")
         var out: String = "results"
@@ -157,7 +163,7 @@ struct SweepCommand: ParsableCommand {
         @Option(help: "A sweep folder (results/sweeps/<id>) instead of the latest one.")
         var sweep: String?
 
-        @Flag(help: "Wait until every task has finished (see --timeout).")
+        @Flag(help: "Slurm sweeps: wait until every task has finished (see --timeout).")
         var wait = false
 
         @Option(help: "Seconds --wait waits at most.")
@@ -166,8 +172,13 @@ struct SweepCommand: ParsableCommand {
         func run() throws {
             let folder = try sweep ?? SlurmSweep.latestSweepFolder(resultsRoot: URL(fileURLWithPath: out).standardizedFileURL.path)
             let record = try SlurmSweep.load(sweepFolder: folder)
-            let s = SlurmSweep(plan: record.plan, resources: record.resources)
-            let states = wait ? try s.wait(record, timeout: timeout, poll: 10) : try s.status(record)
+            let states: [SweepTaskStatus]
+            if record.isLocal {
+                states = LocalSweep.status(record.plan)
+            } else {
+                let s = SlurmSweep(plan: record.plan, resources: record.resources)
+                states = wait ? try s.wait(record, timeout: timeout, poll: 10) : try s.status(record)
+            }
             print("sweep \(record.folder) (submitted \(record.submittedAt))")
             print(SlurmSweep.statusText(states), terminator: "")
             if wait && states.contains(where: { $0.state == .failed }) { throw ExitCode(1) }

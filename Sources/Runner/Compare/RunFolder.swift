@@ -161,6 +161,23 @@ public enum RunFolders {
         do { return try load(folder).completion } catch { return .incomplete(reason: "\(error)") }
     }
 
+    /// Whether a process holds the run folder's lock (`arena train` takes an exclusive flock on
+    /// `<folder>/.lock`). Read from /proc/locks without touching the lock; false where that file
+    /// does not exist (not Linux).
+    public static func isLocked(_ folder: URL) -> Bool {
+        let lock = folder.appendingPathComponent(".lock").path
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: lock),
+              let inode = (attrs[.systemFileNumber] as? NSNumber)?.uint64Value,
+              let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
+        // "1: FLOCK  ADVISORY  WRITE 4321 08:01:1234567 0 EOF": the 6th field is major:minor:inode.
+        for line in locks.split(separator: "\n") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count >= 6, f[1] == "FLOCK", let last = f[5].split(separator: ":").last, UInt64(last) == inode else { continue }
+            return true
+        }
+        return false
+    }
+
     static func double(_ v: Any?) -> Double? {
         if let d = v as? Double { return d.isFinite ? d : nil }
         if let i = v as? Int { return Double(i) }

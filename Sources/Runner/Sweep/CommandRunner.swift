@@ -31,9 +31,10 @@ public struct SystemCommandRunner: CommandRunning {
         p.executableURL = Self.resolve(arguments[0])
         p.arguments = Array(arguments.dropFirst())
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let tmp = FileManager.default.temporaryDirectory
-        let outURL = tmp.appendingPathComponent("arena-cmd-\(getpid())-\(UUID().uuidString).out")
-        let errURL = tmp.appendingPathComponent("arena-cmd-\(getpid())-\(UUID().uuidString).err")
+        // Unique per process and call (no system randomness: the project's rule).
+        let stem = FileManager.default.temporaryDirectory.appendingPathComponent("arena-cmd-\(getpid())-\(Self.counter.next())").path
+        let outURL = URL(fileURLWithPath: stem + ".out")
+        let errURL = URL(fileURLWithPath: stem + ".err")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
@@ -64,6 +65,8 @@ public struct SystemCommandRunner: CommandRunning {
         return CommandOutput(status: p.terminationStatus, stdout: out, stderr: err)
     }
 
+    static let counter = CallCounter()
+
     /// An absolute or relative path is used as is; a bare name is looked up on PATH.
     public static func resolve(_ program: String) -> URL {
         if program.contains("/") { return URL(fileURLWithPath: program) }
@@ -74,4 +77,11 @@ public struct SystemCommandRunner: CommandRunning {
         }
         return URL(fileURLWithPath: program)
     }
+}
+
+/// A process-wide counter for unique temporary names.
+final class CallCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
 }

@@ -117,6 +117,28 @@ public struct LocalSweep {
         return SweepSummary(outcomes: tasks.indices.map { (tasks[$0], state.outcomes[$0] ?? .failed(reason: "not run", log: "")) })
     }
 
+    /// Each task's state from its run folder alone (a local sweep has no scheduler): complete ->
+    /// completed; `arena train` holding the folder's lock -> running; no folder -> pending;
+    /// otherwise failed (stopped or crashed before the end; running the sweep again resumes it).
+    public static func status(_ plan: SweepPlan) -> [SweepTaskStatus] {
+        plan.tasks.enumerated().map { (i, task) in
+            let folder = URL(fileURLWithPath: task.runFolder)
+            let log = folder.appendingPathComponent(logName).path
+            var st = SweepTaskStatus(task: task, arrayJobID: nil, index: i, state: .pending, detail: "not started", log: log)
+            switch RunFolders.completion(of: folder) {
+            case .complete:
+                st.state = .completed; st.detail = "run folder complete"
+            case let .incomplete(reason):
+                if RunFolders.isLocked(folder) {
+                    st.state = .running; st.detail = "arena train holds the run folder"
+                } else if FileManager.default.fileExists(atPath: folder.path) {
+                    st.state = .failed; st.detail = "not running, incomplete: \(reason)"
+                }
+            }
+            return st
+        }
+    }
+
     /// Starts one task; `record` is called exactly once when it has ended.
     func start(_ task: SweepTask, record: @escaping @Sendable (TaskOutcome) -> Void) {
         let folder = URL(fileURLWithPath: task.runFolder)

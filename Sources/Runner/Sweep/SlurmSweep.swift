@@ -27,16 +27,28 @@ public struct SlurmArray: Equatable, Codable, Sendable {
     public var taskListPath: String
     /// The array's job id once submitted.
     public var jobID: String?
+
+    public init(tasks: [SweepTask], scriptPath: String, taskListPath: String, jobID: String?) {
+        self.tasks = tasks; self.scriptPath = scriptPath; self.taskListPath = taskListPath; self.jobID = jobID
+    }
 }
 
 /// What `arena sweep status` needs later: written as `sweep.json` in the sweep folder.
-public struct SlurmSweepRecord: Equatable, Codable, Sendable {
+public struct SweepRecord: Equatable, Codable, Sendable {
+    /// "local" for a sweep run on one machine (no arrays); nil or "slurm" for a Slurm sweep.
+    public var backend: String?
+    public var isLocal: Bool { backend == "local" }
     public var plan: SweepPlan
     public var resources: SlurmResources
     public var arrays: [SlurmArray]
     public var submittedAt: String
     public var folder: String
     public var logFolder: String { folder + "/logs" }
+
+    public init(backend: String? = nil, plan: SweepPlan, resources: SlurmResources, arrays: [SlurmArray], submittedAt: String, folder: String) {
+        self.backend = backend; self.plan = plan; self.resources = resources; self.arrays = arrays
+        self.submittedAt = submittedAt; self.folder = folder
+    }
 
     /// The Slurm output file of task `index` of `array`.
     public func logPath(array: SlurmArray, index: Int) -> String {
@@ -225,11 +237,11 @@ public struct SlurmSweep {
 
     /// Writes scripts and task lists for the tasks whose run folder is not complete, submits
     /// them, and writes sweep.json. With nothing left to run it returns a record with no arrays.
-    public func submit(name: String? = nil, workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> SlurmSweepRecord {
+    public func submit(name: String? = nil, workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> SweepRecord {
         let pending = plan.tasks.filter { !RunFolders.completion(of: URL(fileURLWithPath: $0.runFolder)).isComplete }
         let stamp = Self.timestamp()
         let folder = Self.sweepsFolder(resultsRoot: plan.resultsRoot) + "/" + (name ?? "\(stamp)-\(plan.agentName)-\(ProcessInfo.processInfo.processIdentifier)")
-        var record = SlurmSweepRecord(plan: plan, resources: resources, arrays: [], submittedAt: stamp, folder: folder)
+        var record = SweepRecord(backend: "slurm", plan: plan, resources: resources, arrays: [], submittedAt: stamp, folder: folder)
         // Ask the scheduler first: if it is unreachable, nothing is written.
         let maxSize = pending.isEmpty ? 1 : try maxArraySize()
         do {
@@ -262,16 +274,24 @@ public struct SlurmSweep {
         return record
     }
 
-    public func save(_ record: SlurmSweepRecord) throws {
+    public func save(_ record: SweepRecord) throws { try Self.save(record) }
+
+    /// Writes `sweep.json` (atomically) into the record's folder, creating it.
+    public static func save(_ record: SweepRecord) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: record.folder, withIntermediateDirectories: true)
+        } catch {
+            throw RunFolderError.cannotCreateFolder(path: record.folder, reason: error.localizedDescription)
+        }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try enc.encode(record), to: URL(fileURLWithPath: record.folder + "/sweep.json"))
     }
 
-    public static func load(sweepFolder: String) throws -> SlurmSweepRecord {
+    public static func load(sweepFolder: String) throws -> SweepRecord {
         let path = sweepFolder + "/sweep.json"
         do {
-            return try JSONDecoder().decode(SlurmSweepRecord.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            return try JSONDecoder().decode(SweepRecord.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw SweepError.unreadableRecord(path: path, reason: error.localizedDescription)
         }
@@ -288,7 +308,7 @@ public struct SlurmSweep {
 
     /// Each task's state: run folder complete -> completed; else squeue (pending, running); else
     /// `scontrol -o show job` (finished states); else unknown.
-    public func status(_ record: SlurmSweepRecord) throws -> [SweepTaskStatus] {
+    public func status(_ record: SweepRecord) throws -> [SweepTaskStatus] {
         let ids = record.arrays.compactMap(\.jobID)
         var queue: [String: SchedulerTaskState] = [:]
         var finished: [String: SchedulerTaskState] = [:]
@@ -332,7 +352,7 @@ public struct SlurmSweep {
 
     /// Polls `status` every `poll` seconds until every task has finished or `timeout` passes
     /// (then throws `waitTimedOut`).
-    public func wait(_ record: SlurmSweepRecord, timeout: Double, poll: Double = 2) throws -> [SweepTaskStatus] {
+    public func wait(_ record: SweepRecord, timeout: Double, poll: Double = 2) throws -> [SweepTaskStatus] {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let s = try status(record)
@@ -363,7 +383,13 @@ public struct SlurmSweep {
         return out.stdout
     }
 
-    static func timestamp() -> String {
+    /// A fresh sweep folder name under the results root: UTC timestamp, agent, pid.
+    public static func newSweepFolder(plan: SweepPlan) -> String {
+        sweepsFolder(resultsRoot: plan.resultsRoot) + "/\(timestamp())-\(plan.agentName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    /// UTC time as yyyyMMddTHHmmssZ (sorts as it reads).
+    public static func timestamp() -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")

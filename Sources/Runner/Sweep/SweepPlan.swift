@@ -98,7 +98,7 @@ public enum SweepError: Error, CustomStringConvertible {
         case let .cannotStart(c, r): return "Could not start `\(c)`: \(r). Check that it is installed and on PATH."
         case let .commandFailed(c, s, e): return "`\(c)` failed with exit status \(s): \(e.trimmingCharacters(in: .whitespacesAndNewlines))"
         case let .commandTimedOut(c, t): return "`\(c)` did not answer within \(Int(t)) s. Is the Slurm controller reachable (try `sinfo`)?"
-        case let .noSweepRecord(p): return "No Slurm sweep found under \(p). Submit one with `arena sweep --backend slurm` or give its folder with --sweep."
+        case let .noSweepRecord(p): return "No sweep found under \(p). Start one with `arena sweep` or give its folder with --sweep."
         case let .unreadableRecord(p, r): return "Could not read the sweep record \(p): \(r)."
         case let .waitTimedOut(t, n): return "\(n) task(s) had not finished after \(Int(t)) s. Check again later with `arena sweep status`."
         case let .badSchedulerOutput(c, o): return "Could not understand the output of `\(c)`: \(o.prefix(200))"

@@ -118,7 +118,7 @@ struct SlurmTests {
         let tmp = try TempFolder("slurm-status")
         defer { tmp.cleanup() }
         let p = plan(results: tmp.path + "/results", games: ["a", "b"], seeds: [1, 2])
-        let record = SlurmSweepRecord(plan: p, resources: SlurmResources(),
+        let record = SweepRecord(plan: p, resources: SlurmResources(),
                                       arrays: [SlurmArray(tasks: p.tasks, scriptPath: "", taskListPath: "", jobID: "6")],
                                       submittedAt: "t", folder: tmp.path + "/sweep")
         try writeCompleteRun(p.tasks[0])
@@ -152,7 +152,7 @@ struct SlurmTests {
         let tmp = try TempFolder("slurm-cancel")
         defer { tmp.cleanup() }
         let p = plan(results: tmp.path + "/results", games: ["a", "b", "c"], seeds: [1, 2])
-        let record = SlurmSweepRecord(plan: p, resources: SlurmResources(),
+        let record = SweepRecord(plan: p, resources: SlurmResources(),
                                       arrays: [SlurmArray(tasks: p.tasks, scriptPath: "", taskListPath: "", jobID: "19")],
                                       submittedAt: "t", folder: tmp.path)
         let runner = FakeCommandRunner([
@@ -169,7 +169,7 @@ struct SlurmTests {
         let tmp = try TempFolder("slurm-wait")
         defer { tmp.cleanup() }
         let p = plan(results: tmp.path + "/results", games: ["a"], seeds: [1])
-        let record = SlurmSweepRecord(plan: p, resources: SlurmResources(),
+        let record = SweepRecord(plan: p, resources: SlurmResources(),
                                       arrays: [SlurmArray(tasks: p.tasks, scriptPath: "", taskListPath: "", jobID: "6")],
                                       submittedAt: "t", folder: tmp.path)
         let runner = FakeCommandRunner([(["squeue"], CommandOutput(status: 0, stdout: "6|0|PENDING|Priority\n", stderr: ""))])

@@ -75,6 +75,28 @@ struct SweepPlanTests {
         #expect(FakeTrainer.invocations(results).count == 10)
     }
 
+    @Test("local status from run folders: completed, running (lock held), failed (stopped), pending")
+    func localStatus() throws {
+        let tmp = try TempFolder("sweep-status")
+        defer { tmp.cleanup() }
+        let (script, agent) = try FakeTrainer.install(in: tmp.url)
+        let results = tmp.path + "/results"
+        let p = SweepPlan(games: ["pong", "failgame"], seeds: [1], agentFile: agent, frames: 100, resultsRoot: results,
+                          command: .arenaTrain(executable: script))
+        _ = LocalSweep(plan: p, jobs: 2).run(progress: { _ in })
+        let wider = SweepPlan(games: ["pong", "failgame", "breakout", "boxing"], seeds: [1], agentFile: agent, frames: 100,
+                              resultsRoot: results, command: p.command)
+        // breakout: a train process holds its folder's lock.
+        let lock = try RunFolderLock(directory: URL(fileURLWithPath: wider.runFolder(game: "breakout", seed: 1)))
+        defer { lock.release() }
+        let s = LocalSweep.status(wider)
+        #expect(s.map(\.state) == [.completed, .failed, .running, .pending])
+        #expect(s[1].detail.hasPrefix("not running, incomplete: no evaluation.json"))
+        #expect(s[1].log == results + "/failgame/dqn-test/1/train.log")
+        lock.release()
+        #expect(LocalSweep.status(wider)[2].state == .failed)
+    }
+
     @Test("local: a task past its timeout is stopped and reported")
     func localTimeout() throws {
         let tmp = try TempFolder("sweep-timeout")
