@@ -133,6 +133,22 @@ public struct Conv2D: Sendable, Equatable {
         }
     }
 
+    /// `im2col` with the samples split between the caller and `worker`.
+    func im2colSplit(input: UnsafePointer<Float>, batch: Int, col: UnsafeMutablePointer<Float>, worker: WorkerThread?) {
+        splitWork(worker, count: batch) { s in
+            im2col(input: input + s.lowerBound * inPixels * inChannels, batch: s.count,
+                   col: col + s.lowerBound * outPixels * patchRows)
+        }
+    }
+
+    /// `im2col(observations:)` with the samples split between the caller and `worker`.
+    func im2colSplit(observations: UnsafePointer<UInt8>, batch: Int, col: UnsafeMutablePointer<Float>, worker: WorkerThread?) {
+        splitWork(worker, count: batch) { s in
+            im2col(observations: observations + s.lowerBound * inPixels * inChannels, batch: s.count,
+                   col: col + s.lowerBound * outPixels * patchRows)
+        }
+    }
+
     // MARK: Forward and backward
 
     /// output [N*P, O] = inputScale * col * Wk^T + b, then ReLU when `relu`.
@@ -160,14 +176,24 @@ public struct Conv2D: Sendable, Equatable {
     /// and col2im. `dCol` is scratch of colCount(batch) floats (the forward's col buffer can be
     /// reused once `backwardParameters` has consumed it).
     func backwardInput(dOutput: UnsafePointer<Float>, batch: Int, weights wk: UnsafePointer<Float>,
-                       dCol: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
+                       dCol: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>,
+                       worker: WorkerThread? = nil) {
         let rows = batch * outPixels
         BLAS.gemm(transA: false, transB: false, m: rows, n: patchRows, k: outChannels,
                   alpha: 1, a: dOutput, lda: outChannels, b: wk, ldb: patchRows,
                   beta: 0, c: dCol, ldc: patchRows)
+        // Samples own disjoint slices of dCol and dInput, so halves can run side by side.
+        splitWork(worker, count: batch) { samples in
+            col2im(dCol: dCol + samples.lowerBound * outPixels * patchRows, batch: samples.count,
+                   dInput: dInput + samples.lowerBound * inPixels * inChannels)
+        }
+    }
+
+    /// dInput [N, H, W, C] (written) from dCol [N*P, R] in (ky, kx, c) order.
+    func col2im(dCol: UnsafePointer<Float>, batch: Int, dInput: UnsafeMutablePointer<Float>) {
         dInput.update(repeating: 0, count: inputCount(batch: batch))
         let run = kernel * inChannels
-        var row = UnsafePointer(dCol)
+        var row = dCol
         for n in 0..<batch {
             for y in 0..<outHeight {
                 for x in 0..<outWidth {

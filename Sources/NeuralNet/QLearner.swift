@@ -106,6 +106,9 @@ public final class QLearner {
     let targetPatch: FloatArena
     private var onlinePatchStale = true
     private var targetPatchStale = true
+    /// Element-wise work runs on two threads when OpenBLAS has more than one (results identical).
+    let workerThread = WorkerThread()
+    private var worker: WorkerThread? { BLAS.threads > 1 ? workerThread : nil }
 
     /// Number of parameters P (1,686,000-odd for Nature with 6 actions).
     public var parameterCount: Int { net.parameterCount }
@@ -176,7 +179,7 @@ public final class QLearner {
         let a = network.actions
         withOnline { p, pw in
             act.arena.withBase { ws in
-                net.forward(parameters: p, patchWeights: pw, observations: observation, batch: 1, workspace: act, base: ws)
+                net.forward(parameters: p, patchWeights: pw, observations: observation, batch: 1, workspace: act, base: ws, worker: worker)
                 // safe because: the caller provides `actions` floats; the workspace holds them at q.
                 q.update(from: ws + act.q, count: a)
             }
@@ -193,7 +196,7 @@ public final class QLearner {
                 while start < count {
                     let n = min(train.capacity, count - start)
                     net.forward(parameters: p, patchWeights: pw, observations: observations + start * bytes, batch: n,
-                                workspace: train, base: ws)
+                                workspace: train, base: ws, worker: worker)
                     (q + start * a).update(from: ws + train.q, count: n * a)
                     start += n
                 }
@@ -206,7 +209,7 @@ public final class QLearner {
         let a = network.actions
         return withOnline { p, pw in
             act.arena.withBase { ws in
-                net.forward(parameters: p, patchWeights: pw, observations: observation, batch: 1, workspace: act, base: ws)
+                net.forward(parameters: p, patchWeights: pw, observations: observation, batch: 1, workspace: act, base: ws, worker: worker)
                 return argmax(ws + act.q, count: a)
             }
         }
@@ -232,6 +235,7 @@ public final class QLearner {
         batch.checkShapes()
         let n = batchSize, a = network.actions
         var stats = UpdateStats(loss: 0, qMean: 0, gradientNorm: nil)
+        let worker = self.worker
         withOnline { p, pw in
         withTarget { tp, tpw in
         gradients.withBase { g in
@@ -241,10 +245,12 @@ public final class QLearner {
             // backward), and with Double DQN on s' too, in the same pass (rows n..<2n).
             batch.nextObservations.withUnsafeBufferPointer { next in
                 batch.observations.withUnsafeBufferPointer { obs in
-                    net.forward(parameters: tp, patchWeights: tpw, observations: next.base, batch: n, workspace: train, base: ws)
+                    net.forward(parameters: tp, patchWeights: tpw, observations: next.base, batch: n, workspace: train,
+                                base: ws, worker: worker)
                     s.update(from: ws + train.q, count: n * a)
                     net.forward(parameters: p, patchWeights: pw, observations: obs.base, batch: n,
-                                moreObservations: doubleDQN ? next.base : nil, moreCount: n, workspace: train, base: ws)
+                                moreObservations: doubleDQN ? next.base : nil, moreCount: n, workspace: train, base: ws,
+                                worker: worker)
                     if doubleDQN { (s + n * a).update(from: ws + train.q + n * a, count: n * a) }
                 }
             }
@@ -275,20 +281,23 @@ public final class QLearner {
             stats.loss = lossSum / Float(n)
             stats.qMean = qSum / Float(n)
             // 4. Backward, clip, step.
-            gradients.zero()
+            let count = net.parameterCount
+            splitWork(worker, count: count, align: 16) { r in (g + r.lowerBound).update(repeating: 0, count: r.count) }
             batch.observations.withUnsafeBufferPointer { obs in
                 net.backward(parameters: p, patchWeights: pw, gradients: g, observations: obs.base, batch: n,
-                             workspace: train, base: ws)
+                             workspace: train, base: ws, worker: worker)
             }
-            let count = net.parameterCount
             if let maxNorm = gradientClipNorm {
                 stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm)
             }
             updateCount += 1
             moment1.withBase { m1 in
                 moment2.withBase { m2 in
-                    Optimizer.step(optimizer, step: updateCount, parameters: p, gradients: g,
-                                   moment1: m1, moment2: m2, count: count)
+                    splitWork(worker, count: count, align: 16) { r in
+                        let o = r.lowerBound
+                        Optimizer.step(optimizer, step: updateCount, parameters: p + o, gradients: g + o,
+                                       moment1: m1 + o, moment2: m2 + o, count: r.count)
+                    }
                 }
             }
         }}}}}

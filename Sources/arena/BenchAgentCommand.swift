@@ -24,6 +24,8 @@ struct BenchAgentCommand: ParsableCommand {
     var dueling = false
     @Flag(help: "Double DQN targets (one more forward pass on s').")
     var double = false
+    @Flag(help: "Also time each GEMM shape of a plain batch-32 update on its own.")
+    var gemmBreakdown = false
 
     func validate() throws {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64, got \(threads).") }
@@ -34,6 +36,10 @@ struct BenchAgentCommand: ParsableCommand {
     func run() throws {
         let result = AgentBenchmark.run(threads: threads, updates: updates, acts: acts,
                                         network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double)
+        if gemmBreakdown {
+            BLAS.setThreads(threads)
+            print(AgentBenchmark.gemmBreakdown())
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -163,6 +169,50 @@ enum AgentBenchmark {
         let forward = (convForward + fcForward) * Double(batch)
         let backward = 2 * forward - 2 * convs[0].0 * convs[0].1 * convs[0].2 * Double(batch)
         return forward * (doubleDQN ? 3 : 2) + backward
+    }
+
+    /// Times every GEMM shape of a plain Nature update at batch 32 (as NeuralNet calls them) alone.
+    static func gemmBreakdown() -> String {
+        // (name, transA, transB, m, n, k, beta, calls per update)
+        let chunk = 4, n = 32  // NeuralNet's conv1 chunk (QNetwork.conv1ChunkSamples)
+        let shapes: [(String, Bool, Bool, Int, Int, Int, Float, Int)] = [
+            ("conv1 fwd", false, true, chunk * 400, 32, 256, 0, 2 * n / chunk),
+            ("conv2 fwd", false, true, n * 81, 64, 512, 0, 2),
+            ("conv3 fwd", false, true, n * 49, 64, 576, 0, 2),
+            ("fc1 fwd", false, true, n, 512, 3136, 0, 2),
+            ("fc2 fwd", false, true, n, 6, 512, 0, 2),
+            ("fc2 dW", true, false, 6, 512, n, 1, 1),
+            ("fc2 dX", false, false, n, 512, 6, 0, 1),
+            ("fc1 dW", true, false, 512, 3136, n, 1, 1),
+            ("fc1 dX", false, false, n, 3136, 512, 0, 1),
+            ("conv3 dW", true, false, 64, 576, n * 49, 0, 1),
+            ("conv3 dCol", false, false, n * 49, 576, 64, 0, 1),
+            ("conv2 dW", true, false, 64, 512, n * 81, 0, 1),
+            ("conv2 dCol", false, false, n * 81, 512, 64, 0, 1),
+            ("conv1 dW", true, false, 32, 256, chunk * 400, 1, n / chunk),
+        ]
+        var lines: [String] = []
+        var total = 0.0
+        for (name, ta, tb, m, nn, k, beta, calls) in shapes {
+            let a = [Float](repeating: 0.01, count: m * k), b = [Float](repeating: 0.02, count: k * nn)
+            var c = [Float](repeating: 0, count: m * nn)
+            var times: [Double] = []
+            a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+                guard let pa = a.baseAddress, let pb = b.baseAddress, let pc = c.baseAddress else { return }
+                for _ in 0..<25 {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    BLAS.gemm(transA: ta, transB: tb, m: m, n: nn, k: k, alpha: 1, a: pa, lda: ta ? m : k,
+                              b: pb, ldb: tb ? k : nn, beta: beta, c: pc, ldc: nn)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                }
+            } } }
+            let ms = median(Array(times.dropFirst(5)))
+            total += ms * Double(calls)
+            lines.append(String(format: "  %-11@ %5d x %5d x %5d  x%-3d %7.3f ms each  %6.1f GFLOP/s  %6.2f ms/update",
+                                name as NSString, m, nn, k, calls, ms, 2 * Double(m * nn * k) / ms / 1e6, ms * Double(calls)))
+        }
+        lines.append(String(format: "  GEMMs alone: %.2f ms per plain update", total))
+        return lines.joined(separator: "\n")
     }
 
     /// Median GFLOP/s of a 1536^3 sgemm.
