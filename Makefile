@@ -27,7 +27,7 @@ test: setup
 	@if [ -x $(SLURM) ]; then $(SLURM) start || echo "test: the Slurm test cluster did not start; the Slurm tests will say they are skipped"; fi
 	@echo "test: swift build -c release --build-tests (optimized: the training tests run real updates)"
 	@$(SWIFT) build $(TESTFLAGS) --build-tests >/tmp/arena-test-build.log 2>&1 || { tail -40 /tmp/arena-test-build.log; echo "make: the test build failed (log above)" >&2; exit 1; }
-	@status=0; $(SWIFT) test $(TESTFLAGS) --skip-build || status=$$?; \
+	@status=0; ARENA_FULL_DETERMINISM=1 $(SWIFT) test $(TESTFLAGS) --skip-build || status=$$?; \
 	  if [ -x $(SLURM) ]; then $(SLURM) stop || true; fi; exit $$status
 
 # Benchmarks run with OPENBLAS_CORETYPE unset, as on a user's machine.

@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Agent", dependencies: ["NeuralNet", "Environment", "ArenaSupport"]),
         .target(name: "Runner", dependencies: ["Agent", "Environment", "NeuralNet", "ArenaSupport"]),
         .executableTarget(name: "arena", dependencies: [
-            "Runner", "Agent", "Environment", "NeuralNet",
+            "Runner", "Agent", "Environment", "NeuralNet", "ArenaSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

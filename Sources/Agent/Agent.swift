@@ -6,7 +6,6 @@
 //   DQNConfig+Loading.swift   validation, files, key=value overrides
 //   DQNAgent.swift            epsilon-greedy acting, cadence (warm-up, update period, target sync)
 //   DQNAgent+Checkpoint.swift exact save/restore (agent state, learner, replay)
-//   FrameStack.swift          the acting stack (oldest frame first; episode start repeats frame 0)
 //   ReplayMemory*.swift       circular store of single frames; stacks rebuilt at sampling; n-step; PER
 //   SumTree.swift             the sum tree behind prioritized replay
 import NeuralNet

@@ -38,7 +38,7 @@ extension DQNAgent {
                           agentSteps: agentSteps, updates: updates, targetSyncs: targetSyncs,
                           lastLossBits: lastLoss?.bitPattern, lastQMeanBits: lastQMean?.bitPattern,
                           training: training, inEpisode: inEpisode, lastAction: lastAction,
-                          actGenerator: actGenerator.state, frameStack: Data(stack.bytes).base64EncodedString())
+                          actGenerator: actGenerator.state, frameStack: Data(observation).base64EncodedString())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try replay.save(to: directory)
@@ -64,7 +64,7 @@ extension DQNAgent {
         guard state.actionCount == actionCount else {
             throw CheckpointReadError(path: stateURL.path, reason: "it was saved with \(state.actionCount) actions, this agent has \(actionCount)")
         }
-        guard let stackBytes = Data(base64Encoded: state.frameStack), stackBytes.count == stack.bytes.count,
+        guard let stackBytes = Data(base64Encoded: state.frameStack), stackBytes.count == observation.count,
               state.actGenerator.count == 4, state.agentSteps >= 0, state.updates >= 0,
               state.lastAction >= 0, state.lastAction < actionCount else {
             throw CheckpointReadError(path: stateURL.path, reason: "its frame stack, generator or counters are damaged")
@@ -83,7 +83,15 @@ extension DQNAgent {
         inEpisode = state.inEpisode
         lastAction = state.lastAction
         actGenerator.state = state.actGenerator
-        stack.assign(Array(stackBytes))
+        // Rebuild the ring from the saved frames, oldest first.
+        let frames = [UInt8](stackBytes), n = stack.frameSize
+        frames.withUnsafeBufferPointer { f in
+            // safe because: frames holds depth * n bytes (checked above); frame k is [k * n, (k + 1) * n).
+            let base = f.baseAddress.unsafelyUnwrapped
+            stack.reset(with: base)
+            for k in 1..<stack.depth { stack.push(base + k * n) }
+        }
+        refreshObservation()
     }
 
     private func saveLearner(to url: URL) throws {

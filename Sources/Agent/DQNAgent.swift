@@ -1,5 +1,6 @@
 import Foundation
 import ArenaSupport
+import Environment
 import NeuralNet
 
 /// The DQN agent of Mnih et al. 2015 with the usual options (Double DQN, dueling head, n-step
@@ -30,6 +31,8 @@ public final class DQNAgent: ArenaAgent {
 
     let batch: ReplayBatch
     var stack: FrameStack
+    /// The stack laid out oldest first, [stackDepth, frameSize]: what the Q-network reads.
+    var observation: [UInt8]
     var actGenerator: SeededGenerator
     var q: [Float]
     var agentSteps = 0
@@ -76,6 +79,7 @@ public final class DQNAgent: ArenaAgent {
         self.replay = try ReplayMemory(config.replayConfiguration(frameSize: frameSize),
                                        generator: SeededGenerator(seed: seed, stream: "replay"))
         self.stack = FrameStack(depth: config.stackDepth, frameSize: frameSize)
+        self.observation = [UInt8](repeating: 0, count: config.stackDepth * frameSize)
         self.actGenerator = SeededGenerator(seed: seed, stream: "act")
         self.q = [Float](repeating: 0, count: learner.network.actions)
     }
@@ -85,7 +89,10 @@ public final class DQNAgent: ArenaAgent {
     public func beginEpisode(frame: UnsafeBufferPointer<UInt8>, training: Bool) -> Int {
         self.training = training
         inEpisode = true
-        stack.reset(frame)
+        precondition(frame.count == stack.frameSize, "frames have \(stack.frameSize) bytes, got \(frame.count)")
+        // safe because: the frame holds frameSize bytes (checked above).
+        stack.reset(with: frame.baseAddress.unsafelyUnwrapped)
+        refreshObservation()
         if training {
             replay.startEpisode(frame: frame)
             learnIfDue()
@@ -95,7 +102,10 @@ public final class DQNAgent: ArenaAgent {
 
     public func step(reward: Float, frame: UnsafeBufferPointer<UInt8>, lifeLost: Bool) -> Int {
         precondition(inEpisode, "DQNAgent.step called outside an episode: call beginEpisode first")
-        stack.push(frame)
+        precondition(frame.count == stack.frameSize, "frames have \(stack.frameSize) bytes, got \(frame.count)")
+        // safe because: the frame holds frameSize bytes (checked above).
+        stack.push(frame.baseAddress.unsafelyUnwrapped)
+        refreshObservation()
         if training {
             replay.append(action: lastAction, reward: reward, nextFrame: frame, terminated: lifeLost, truncated: false)
             learnIfDue()
@@ -141,9 +151,17 @@ public final class DQNAgent: ArenaAgent {
         return action
     }
 
+    /// Lays the stack out oldest first in `observation` (one 28 KB copy, no allocation).
+    func refreshObservation() {
+        observation.withUnsafeMutableBufferPointer { out in
+            // safe because: observation holds depth * frameSize bytes, what write(into:) fills.
+            stack.write(into: out.baseAddress.unsafelyUnwrapped)
+        }
+    }
+
     /// The greedy action for the current stack (ties to the lowest index).
     func greedyAction() -> Int {
-        stack.bytes.withUnsafeBufferPointer { buffer in
+        observation.withUnsafeBufferPointer { buffer in
             // safe because: the stack holds exactly one observation of the learner's size.
             guard let base = buffer.baseAddress else { return 0 }
             return learner.greedyAction(observation: base)
@@ -152,7 +170,7 @@ public final class DQNAgent: ArenaAgent {
 
     /// Q-values of the current stack (for tools; allocates the returned array).
     public func currentQValues() -> [Float] {
-        stack.bytes.withUnsafeBufferPointer { buffer in
+        observation.withUnsafeBufferPointer { buffer in
             q.withUnsafeMutableBufferPointer { out in
                 // safe because: one observation in, actionCount floats out.
                 guard let base = buffer.baseAddress, let qBase = out.baseAddress else { return }

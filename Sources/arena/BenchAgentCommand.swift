@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import Foundation
 import NeuralNet
@@ -26,6 +27,8 @@ struct BenchAgentCommand: ParsableCommand {
     var double = false
     @Flag(help: "Also time each GEMM shape of a plain batch-32 update on its own.")
     var gemmBreakdown = false
+    @Option(help: "Transitions written into a replay memory to measure its resident size (0: skip; about 7 GB at 1M).")
+    var replayTransitions: Int = 1_000_000
 
     func validate() throws {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64, got \(threads).") }
@@ -34,8 +37,13 @@ struct BenchAgentCommand: ParsableCommand {
     }
 
     func run() throws {
-        let result = AgentBenchmark.run(threads: threads, updates: updates, acts: acts,
+        var result = AgentBenchmark.run(threads: threads, updates: updates, acts: acts,
                                         network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double)
+        if replayTransitions > 0 {
+            let footprint = try ReplayMemory.benchmarkBytesPerTransition(transitions: replayTransitions, prioritized: false)
+            result.replay_bytes_per_transition = Int(footprint.bytesPerTransition.rounded())
+            result.replay_resident_bytes_1m = Int(footprint.residentBytesAt1M.rounded())
+        }
         if gemmBreakdown {
             BLAS.setThreads(threads)
             print(AgentBenchmark.gemmBreakdown())

@@ -81,17 +81,6 @@ struct SyntheticEnvironment {
 }
 
 @Suite struct DQNAgentTests {
-    @Test func frameStackKeepsTheLastFramesOldestFirst() {
-        var stack = FrameStack(depth: 3, frameSize: 2)
-        [1, 1].withUnsafeBufferPointer { stack.reset($0) }
-        #expect(stack.bytes == [1, 1, 1, 1, 1, 1])
-        [2, 3].withUnsafeBufferPointer { stack.push($0) }
-        [4, 5].withUnsafeBufferPointer { stack.push($0) }
-        #expect(stack.bytes == [1, 1, 2, 3, 4, 5])
-        [6, 7].withUnsafeBufferPointer { stack.push($0) }
-        #expect(stack.bytes == [2, 3, 4, 5, 6, 7])
-    }
-
     /// Updates and syncs follow the documented rule, counted independently here.
     @Test func cadenceFollowsWarmupUpdatePeriodAndTargetPeriod() throws {
         var c = smallConfig()
@@ -141,7 +130,7 @@ struct SyntheticEnvironment {
         let w0 = try #require(agent.replay.window(0))
         #expect(!w0.bootstraps)
         // ...while the frame stack went on: the newest two frames are the life-loss frame and the next.
-        let stack = agent.stack.bytes
+        let stack = agent.observation
         #expect(Array(stack[(2 * smallFrameSize)..<(3 * smallFrameSize)]) == afterLoss)
         #expect(Array(stack[(3 * smallFrameSize)...]) == env.frame)
     }
@@ -153,11 +142,11 @@ struct SyntheticEnvironment {
         var env = SyntheticEnvironment(seed: 6, frameSize: smallFrameSize)
         env.nextFrame()
         _ = env.frame.withUnsafeBufferPointer { agent.beginEpisode(frame: $0, training: true) }
-        var stacks = [agent.stack.bytes]
+        var stacks = [agent.observation]
         for _ in 0..<6 {
             env.nextFrame()
             _ = env.frame.withUnsafeBufferPointer { agent.step(reward: 0, frame: $0, lifeLost: false) }
-            stacks.append(agent.stack.bytes)
+            stacks.append(agent.observation)
         }
         let batch = ReplayBatch(size: 1, stackDepth: 4, frameSize: smallFrameSize)
         for i in 0..<6 {
