@@ -273,46 +273,25 @@ public final class Trainer {
     // MARK: Checkpoints
 
     static let trainerFile = "trainer.json"
-    static let agentPrefix = "agent."
 
-    /// Writes the agent (through a staging folder), the environment and the trainer state into a
-    /// new checkpoint.
+    /// Writes the agent (its own files, straight into the new checkpoint), the environment and
+    /// the trainer state into a new checkpoint, then the newest weights beside it.
     func checkpoint(store: CheckpointStore, state: inout TrainerState, agent: DQNAgent, env: AtariEnvironment) throws {
         state.environment = try env.saveState()
-        let staging = runDirectory.appendingPathComponent(".staging-\(state.agentSteps)")
-        try? FileManager.default.removeItem(at: staging)
-        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: staging) }
-        try agent.save(to: staging)
-        let files = try FileManager.default.contentsOfDirectory(atPath: staging.path).sorted()
         let trainerJSON = try JSONEncoder().encode(state)
-        _ = try store.write(agentSteps: state.agentSteps) { writer in
-            for name in files {
-                let url = staging.appendingPathComponent(name)
-                try writer.add(Self.agentPrefix + name) { sink in
-                    try copyFile(url, into: sink)
-                }
-            }
-            try writer.add(Self.trainerFile, data: trainerJSON)
-        }
         state.environment = nil
+        _ = try store.write(agentSteps: state.agentSteps) { writer in
+            try writer.add(Self.trainerFile, data: trainerJSON)
+            try writer.adoptFiles { dir in try agent.save(to: dir) }
+        }
         // The newest weights beside the checkpoints, for `arena evaluate --run` and PyTorch users.
         try agent.saveWeights(to: runDirectory.appendingPathComponent("weights.safetensors"))
     }
 
+    /// Restores from a checkpoint that `CheckpointStore.latestValid()` has verified.
     func restore(from checkpoint: URL, agent: DQNAgent, env: AtariEnvironment) throws -> TrainerState {
         let reader = try CheckpointReader(url: checkpoint)
-        let staging = runDirectory.appendingPathComponent(".restore-\(reader.agentSteps)")
-        try? FileManager.default.removeItem(at: staging)
-        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: staging) }
-        for name in reader.fileNames where name.hasPrefix(Self.agentPrefix) {
-            let out = staging.appendingPathComponent(String(name.dropFirst(Self.agentPrefix.count)))
-            try AtomicFile.write(to: out) { fd in
-                try reader.read(name) { chunk in try AtomicFile.writeAll(fd, chunk, path: out.path) }
-            }
-        }
-        try agent.restore(from: staging)
+        try agent.restore(from: checkpoint)
         var state = try JSONDecoder().decode(TrainerState.self, from: Data(try reader.bytes(Self.trainerFile)))
         guard let envState = state.environment else {
             throw RunError("Checkpoint \(checkpoint.lastPathComponent) has no environment state; it was not written by this version.")
@@ -320,19 +299,6 @@ public final class Trainer {
         try env.restoreState(envState)
         state.environment = nil
         return state
-    }
-}
-
-/// Streams a file into a checkpoint sink in 1 MiB pieces.
-func copyFile(_ url: URL, into sink: CheckpointFileSink) throws {
-    guard let handle = FileHandle(forReadingAtPath: url.path) else {
-        throw RunError("Cannot read \(url.path) while writing the checkpoint.")
-    }
-    defer { try? handle.close() }
-    while true {
-        let chunk = handle.readData(ofLength: 1 << 20)
-        if chunk.isEmpty { break }
-        try chunk.withUnsafeBytes { try sink.write($0) }
     }
 }
 

@@ -210,6 +210,41 @@ public final class CheckpointWriter {
         entries.append(.init(name: name, size: sink.bytesWritten, sha256: sink.finalizeDigest().hexString))
     }
 
+    /// Lets `body` write whole files straight into the checkpoint folder (savers that manage their
+    /// own files, like an agent's replay memory), then fsyncs and hashes each new file once by
+    /// reading it back: no staging copy of gigabytes.
+    public func adoptFiles(_ body: (URL) throws -> Void) throws {
+        try body(directory)
+        let known = Set(entries.map(\.name))
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        for name in names where !known.contains(name) && name != CheckpointStore.manifestName {
+            precondition(!name.hasPrefix(".") && !name.contains("/"), "adopted checkpoint file must be a plain name, got '\(name)'")
+            let url = directory.appendingPathComponent(name)
+            let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw FileWriteError(path: url.path, reason: AtomicFile.errnoText(errno)) }
+            var hasher = SHA256()
+            var size = 0
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            do {
+                while true {
+                    let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw FileWriteError(path: url.path, reason: AtomicFile.errnoText(errno))
+                    }
+                    if n == 0 { break }
+                    chunk.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    size += n
+                }
+            } catch {
+                close(fd)
+                throw error
+            }
+            try FileSystem.syncAndClose(fd, path: url.path)
+            entries.append(.init(name: name, size: size, sha256: hasher.finalize().hexString))
+        }
+    }
+
     func writeManifest() throws {
         let manifest = CheckpointManifest(agentSteps: agentSteps, files: entries)
         let url = directory.appendingPathComponent(CheckpointStore.manifestName)
