@@ -153,7 +153,7 @@ enum AgentBenchmark {
         let updateMs = median(updateTimes), actUs = median(actTimes)
         let env = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
         return AgentBenchResult(
-            cpu: cpuName(), openblas_core: BLAS.coreName, openblas_coretype_env: env, threads: threads,
+            cpu: machineCPU(), openblas_core: BLAS.coreName, openblas_coretype_env: env, threads: threads,
             batch_size: batchSize, dueling: network.dueling, double_dqn: doubleDQN,
             update_ms: updateMs, update_ms_min: updateTimes.min() ?? 0, update_cpu_ms: median(updateCPU), act_us: actUs, act_us_min: actTimes.min() ?? 0,
             update_gflop: gflop, sgemm_gflops: rate, measured_floor_ms: gflop / rate * 1e3,
@@ -246,22 +246,6 @@ enum AgentBenchmark {
         var ts = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let s = values.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
-    static func cpuName() -> String {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
-        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
-            if let colon = line.firstIndex(of: ":") {
-                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            }
-        }
-        return "unknown"
     }
 }
 
