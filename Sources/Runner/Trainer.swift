@@ -242,7 +242,8 @@ public final class Trainer {
 
         // Final evaluation.
         let evaluationURL = runDirectory.appendingPathComponent("evaluation.json")
-        if !FileManager.default.fileExists(atPath: evaluationURL.path) || resumedAt != nil {
+        let done = (try? Data(contentsOf: evaluationURL)).flatMap { try? JSONDecoder().decode(EvaluationSummary.self, from: $0) }
+        if done?.agentSteps != state.agentSteps {  // a finished run is not evaluated again
             let finals = try Evaluator.run(agent: try evaluationAgent(copying: agent, phase: "final"), game: settings.game, settings: protocolSettings,
                                            episodes: settings.finalEvalEpisodes, runSeed: settings.seed, phase: "final",
                                            romDirectory: romDirectory) { i, e in

@@ -74,6 +74,14 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         }
         let (network, _) = try WeightsFile.load(from: dir.appendingPathComponent("weights.safetensors"))
         #expect(network.dueling == c.dueling)
+
+        // Running a finished run again changes nothing: no training, no second final evaluation.
+        let evalURL = dir.appendingPathComponent("evaluation.json")
+        let before = try FileManager.default.attributesOfItem(atPath: evalURL.path)[.modificationDate] as? Date
+        let rowsBefore = try MetricsLog.readRows(from: dir.appendingPathComponent("metrics.jsonl")).count
+        #expect(try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory).run() == .finished)
+        #expect(try FileManager.default.attributesOfItem(atPath: evalURL.path)[.modificationDate] as? Date == before)
+        #expect(try MetricsLog.readRows(from: dir.appendingPathComponent("metrics.jsonl")).count == rowsBefore)
     }
 
     @Test func tensorBoardReadsTheScalars() throws {
