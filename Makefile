@@ -22,7 +22,9 @@ build: setup
 run: build
 	$(ARENA) train --game pong --agent agents/dqn-cpu-fast.json --frames 4000000 --seed 1 --protocol nature2015
 
-test: setup
+# Tests also need ffmpeg (replay videos) and SDL2 (the replay window, run with SDL's dummy driver).
+test:
+	@./scripts/setup.sh ffmpeg libsdl2-2.0-0
 	@./scripts/test-deps.sh
 	@if [ -x $(SLURM) ]; then $(SLURM) start || echo "test: the Slurm test cluster did not start; the Slurm tests will say they are skipped"; fi
 	@echo "test: swift build -c release --build-tests (optimized: the training tests run real updates)"

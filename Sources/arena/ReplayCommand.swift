@@ -1,119 +1,102 @@
+import Agent
 import ArgumentParser
 import Environment
 import Foundation
+import NeuralNet
 import Runner
 
-/// `arena replay EPISODE_FILE`: re-runs an episode exactly and checks it; optionally writes every
-/// emulator frame as a video (ffmpeg), a GIF (ffmpeg) or PPM images.
+/// `arena replay`: re-runs a recorded episode exactly and checks it, or plays trained weights
+/// live and records the episode; optionally shows or exports every emulator frame.
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Re-run a recorded episode from its seed and actions, check it, and optionally export it.")
+        abstract: "Re-run a recorded episode (or play weights live), check it, and show or export every frame.",
+        discussion: """
+        arena replay EPISODE_FILE [--weights W --panel] [--video out.mp4] [--gif out.gif] [--frames DIR] [--window]
+        arena replay --weights W --game G [--protocol P] [--seed S] [--save FILE.episode] [outputs as above]
+        """)
 
-    @Argument(help: "An .episode file written by `arena train` or `arena evaluate`.")
-    var episode: String
-    @Option(help: "Write an MP4 video of every emulator frame at 60 fps (needs ffmpeg: apt-get install ffmpeg).")
+    @Argument(help: "An .episode file written by `arena train`, `arena evaluate` or `arena replay --save`.")
+    var episode: String?
+    @Option(help: "Weights (safetensors): with an episode file they give the panel's Q-values; with --game the agent plays live.")
+    var weights: String?
+    @Option(help: "Game to play live with --weights.")
+    var game: String?
+    @Option(help: "Protocol of a live episode.")
+    var `protocol`: String = "nature2015"
+    @Option(help: "Seed of a live episode.")
+    var seed: UInt64 = 1
+    @Option(help: "Where to save the live episode file (default: live-<game>-seed<S>.episode).")
+    var save: String?
+    @Option(help: "Write an MP4 video of every emulator frame at 60 fps (needs ffmpeg).")
     var video: String?
     @Option(help: "Write an animated GIF of every emulator frame (needs ffmpeg).")
     var gif: String?
     @Option(help: "Write every emulator frame as a PPM image into this folder.")
     var frames: String?
-    @Flag(help: "Show the replay in a window (SDL2).")
+    @Flag(help: "Show the replay in a window (needs Debian's libsdl2-2.0-0).")
     var window = false
+    @Flag(help: "Draw the running return and the agent's Q-values per action beside the game (Q-values need --weights).")
+    var panel = false
 
     func validate() throws {
-        if window {
-            throw ValidationError("--window needs SDL2, and this build of arena was made without it; install libsdl2-dev (apt-get install libsdl2-dev) and rebuild, or use --video out.mp4 instead.")
+        if episode == nil && (weights == nil || game == nil) {
+            throw ValidationError("Give an episode file, or --weights FILE --game G to play live.")
         }
-        if (video != nil || gif != nil) && !Self.hasFFmpeg() {
+        if episode != nil && game != nil { throw ValidationError("--game is for live play; an episode file already names its game.") }
+        if (video != nil || gif != nil) && !commandExists("ffmpeg") {
             throw ValidationError("--video and --gif need ffmpeg, which is not installed; install it with `apt-get install ffmpeg`, or use --frames DIR.")
         }
     }
 
-    static func hasFFmpeg() -> Bool {
-        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
-            .contains { FileManager.default.isExecutableFile(atPath: "\($0)/ffmpeg") }
-    }
-
     func run() throws {
-        let record = try EpisodeFile.read(from: URL(fileURLWithPath: episode))
+        let record: EpisodeRecord
+        if let episode {
+            record = try EpisodeFile.read(from: URL(fileURLWithPath: episode))
+        } else {
+            record = try playLive()
+        }
         let env = try EpisodeReplayer.environment(for: record)
-        let width = env.arcade.screenWidth, height = env.arcade.screenHeight
-        var sinks: [FrameSink] = []
-        if let video { sinks.append(try FFmpegSink(output: video, width: width, height: height, arguments: ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "18"])) }
-        if let gif { sinks.append(try FFmpegSink(output: gif, width: width, height: height, arguments: ["-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse"])) }
-        if let frames { sinks.append(try PPMSink(directory: frames, width: width, height: height)) }
-        var rgb = [UInt8](repeating: 0, count: width * height * 3)
-        var sinkError: Error?
-        if !sinks.isEmpty {
-            env.frameObserver = { arcade in
-                rgb.withUnsafeMutableBufferPointer { arcade.rgb(into: $0.baseAddress.unsafelyUnwrapped) }
-                for s in sinks where sinkError == nil {
-                    do { try s.write(rgb) } catch { sinkError = error }
-                }
+        var learner: QLearner? = nil
+        if let weights {
+            let (network, _) = try WeightsFile.load(from: URL(fileURLWithPath: weights))
+            guard network.actions == env.actionCount else {
+                throw ValidationError("The weights have \(network.actions) actions but this episode's game has \(env.actionCount); use the weights that played it.")
             }
+            let l = QLearner(network: network, batchSize: 1, seed: 0)
+            try l.loadWeights(from: URL(fileURLWithPath: weights))
+            learner = l
         }
-        let outcome = try EpisodeReplayer.replay(record, in: env)
-        for s in sinks { try s.finish() }
-        if let sinkError { throw sinkError }
-        print(String(format: "replayed %@ (%@, protocol %@, seed %llu): %d steps, %d frames, score %.1f; every reward, the score and the final emulator state match",
-                     episode, record.game, record.protocolName, record.seed, outcome.steps, outcome.frames, outcome.score))
-        if let video { print("video: \(video)") }
-        if let gif { print("gif: \(gif)") }
-        if let frames { print("frames: \(frames)/") }
-    }
-}
-
-protocol FrameSink: AnyObject {
-    func write(_ rgb: [UInt8]) throws
-    func finish() throws
-}
-
-/// Feeds raw RGB frames to ffmpeg through a pipe; ffmpeg writes the file.
-final class FFmpegSink: FrameSink {
-    let process = Process()
-    let pipe = Pipe()
-    let output: String
-
-    init(output: String, width: Int, height: Int, arguments: [String]) throws {
-        self.output = output
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-                             "-s", "\(width)x\(height)", "-r", "60", "-i", "-"] + arguments + [output]
-        process.standardInput = pipe
-        try process.run()
-    }
-
-    func write(_ rgb: [UInt8]) throws {
-        try pipe.fileHandleForWriting.write(contentsOf: rgb)
-    }
-
-    func finish() throws {
-        try pipe.fileHandleForWriting.close()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("ffmpeg could not write \(output) (exit \(process.terminationStatus)); check the path and the extension.")
+        let width = env.arcade.screenWidth + (panel ? PanelRenderer.panelWidth : 0), height = env.arcade.screenHeight
+        var sinks: [FrameSink] = []
+        if let video { sinks.append(try FFmpegSink.video(video, width: width, height: height)) }
+        if let gif { sinks.append(try FFmpegSink.gif(gif, width: width, height: height)) }
+        if let frames { sinks.append(try PPMSink(directory: frames, width: width, height: height)) }
+        if window { sinks.append(try SDLWindowSink(title: "arena replay: \(record.game)", width: width, height: height)) }
+        let outcome = try EpisodeRenderer.render(record, env: env, learner: learner, panel: panel, sinks: sinks)
+        print(String(format: "replayed %@ (protocol %@, seed %llu): %d steps, %d frames, score %.1f; every reward, the score and the final emulator state match",
+                     record.game, record.protocolName, record.seed, outcome.steps, outcome.frames, outcome.score))
+        for (flag, path) in [("video", video), ("gif", gif), ("frames", frames)] {
+            if let path { print("\(flag): \(path)") }
         }
     }
-}
 
-/// Writes each frame as a binary PPM (P6) image: frame-000001.ppm, ...
-final class PPMSink: FrameSink {
-    let directory: URL
-    let header: [UInt8]
-    var index = 0
-
-    init(directory: String, width: Int, height: Int) throws {
-        self.directory = URL(fileURLWithPath: directory)
-        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
-        header = Array("P6\n\(width) \(height)\n255\n".utf8)
+    /// Plays one evaluation episode with the weights and saves its episode file.
+    func playLive() throws -> EpisodeRecord {
+        let proto: EvaluationProtocol
+        do { proto = try EvaluationProtocol.named(`protocol`) } catch { throw ValidationError("\(error)") }
+        let info = try GameCatalog.resolve(game ?? "")
+        let url = URL(fileURLWithPath: weights ?? "")
+        let request = EvaluationRequest(game: info.id, weights: url, protocol: proto, episodes: 1, seed: seed,
+                                        agentName: url.deletingPathExtension().lastPathComponent, agentConfig: DQNConfig(),
+                                        episodesDirectory: nil)
+        var played: EvaluatedEpisode? = nil
+        _ = try request.run { _, e in played = e }
+        guard let e = played else { throw ValidationError("The live episode did not run.") }
+        let saveURL = URL(fileURLWithPath: save ?? "live-\(info.id)-seed\(seed).episode")
+        try EpisodeArchive.save(e, game: info.id, settings: proto.settings, agent: request.agentName, to: saveURL)
+        print(String(format: "played %@ live with %@: score %.1f in %d steps; episode saved to %@",
+                     info.id, url.lastPathComponent, e.score, e.length, saveURL.path))
+        return try EpisodeFile.read(from: saveURL)
     }
-
-    func write(_ rgb: [UInt8]) throws {
-        index += 1
-        let url = directory.appendingPathComponent(String(format: "frame-%06d.ppm", index))
-        try Data(header + rgb).write(to: url)
-    }
-
-    func finish() throws {}
 }

@@ -29,8 +29,10 @@ public enum EpisodeReplayer {
     /// Replays `record`; `onStep` sees the environment after each agent step (for panels and
     /// Q-values); set `env.frameObserver` beforehand to see every emulator frame.
     public static func replay(_ record: EpisodeRecord, in env: AtariEnvironment,
+                              onReset: () throws -> Void = {},
                               onStep: (Int, StepResult) throws -> Void = { _, _ in }) throws -> Outcome {
         try env.reset()
+        try onReset()
         for (i, action) in record.actions.enumerated() {
             guard Int(action) < env.actionCount else {
                 throw ReplayDivergence(description: "Step \(i + 1) uses action \(action) but \(record.game) has \(env.actionCount) actions under these settings; the file does not belong to this game.")
