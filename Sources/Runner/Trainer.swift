@@ -71,15 +71,20 @@ public final class Trainer {
                   protocolSettings: protocolSettings)
     }
 
-    /// Creates the run folder and config.json, or checks that an existing folder holds the same
-    /// run (a larger budget is allowed: it extends the run).
-    func prepareFolder() throws {
-        let fm = FileManager.default
+    /// Creates the run folder and takes its lock, so no other process trains into it meanwhile.
+    func lockFolder() throws -> RunFolderLock {
         do {
-            try fm.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         } catch {
             throw RunError("Cannot create the run folder \(runDirectory.path): \(error.localizedDescription). Choose a folder you can write to with --out.")
         }
+        return try RunFolderLock(directory: runDirectory)
+    }
+
+    /// Writes config.json, or checks that the folder holds the same run (a larger budget is
+    /// allowed: it extends the run).
+    func prepareFolder() throws {
+        let fm = FileManager.default
         let configURL = runDirectory.appendingPathComponent("config.json")
         if fm.fileExists(atPath: configURL.path) {
             let data = try Data(contentsOf: configURL)
@@ -104,9 +109,9 @@ public final class Trainer {
     /// checkpoint when the folder has one.
     @discardableResult
     public func run(hooks: TrainerHooks = TrainerHooks()) throws -> TrainingOutcome {
-        try prepareFolder()
-        let lock = try RunFolderLock(directory: runDirectory)
+        let lock = try lockFolder()
         defer { lock.release() }
+        try prepareFolder()
         let env = try AtariEnvironment(game: settings.game, emulator: protocolSettings.emulator,
                                        preprocessing: protocolSettings.preprocessing, seed: settings.seed,
                                        romDirectory: romDirectory)
