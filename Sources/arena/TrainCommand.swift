@@ -72,6 +72,7 @@ struct TrainCommand: ParsableCommand {
         print("arena train: \(info.id) with \(settings.agent), protocol \(proto), seed \(seed), budget \(budget) agent steps (\(budget * frameSkip) frames)")
         print("run folder: \(dir.path)")
         print("effective agent configuration:\n\(trainer.agentConfig.prettyJSON())")
+        fflush(stdout)  // before any error on stderr, also when both go to one log file
         ShutdownSignal.install()
         defer { ShutdownSignal.uninstall() }
         let reporter = ProgressReporter(isTerminal: !plain && isatty(1) != 0)
