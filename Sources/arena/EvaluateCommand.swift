@@ -42,9 +42,17 @@ struct EvaluateCommand: ParsableCommand {
             request = try EvaluationRequest.fromRun(URL(fileURLWithPath: runFolder), episodes: episodes, protocolOverride: proto, seed: seed)
         } else {
             let url = URL(fileURLWithPath: weights ?? "")
+            // The agent settings beside the weights: a run folder's config.json, else the defaults
+            // (the network head and action count are read from the weights file itself).
             var config = DQNConfig()
             let sibling = url.deletingLastPathComponent().appendingPathComponent("config.json")
-            if let c = try? DQNConfig.load(from: sibling) { config = c }
+            if let data = try? Data(contentsOf: sibling) {
+                if let run = try? JSONDecoder().decode(RunRecord.self, from: data) {
+                    config = run.agentConfig
+                } else if let c = try? DQNConfig.decode(data) {
+                    config = c
+                }
+            }
             request = EvaluationRequest(game: game ?? "", weights: url, protocol: proto ?? .nature2015, episodes: episodes,
                                         seed: seed ?? 1, agentName: url.deletingPathExtension().lastPathComponent,
                                         agentConfig: config, episodesDirectory: nil)

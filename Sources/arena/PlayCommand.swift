@@ -109,7 +109,7 @@ struct PlayCommand: ParsableCommand {
             let hns = GameCatalog.humanNormalized(score: mean, game: env.gameID)
             print(String(format: "mean score %.2f over %d episodes", mean, scores.count)
                   + (hns.map { String(format: ", human-normalized %.3f", $0) } ?? "")
-                  + (info.map { String(format: " (random %.1f, human %.1f)", $0.random ?? .nan, $0.human ?? .nan) } ?? ""))
+                  + (info.flatMap { i in i.random.flatMap { r in i.human.map { String(format: " (random %.1f, human %.1f)", r, $0) } } } ?? ""))
         }
     }
 }

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The arena executable, run as a user runs it: bad input gets one sentence and a non-zero exit,
+/// never a crash or a stack trace.
+@Suite struct CLITests {
+    static let arena = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena")
+    static let built = FileManager.default.isExecutableFile(atPath: arena.path)
+
+    func run(_ args: [String], env extra: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = Self.arena
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["ARENA_ROM_DIR"] = testROMDirectory.path
+        for (k, v) in extra { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"),
+          arguments: [
+            (["play", "--game", "pogn"], "Did you mean pong?"),
+            (["play", "--game", "pong", "--mode", "99"], "Mode 99 is not available for pong"),
+            (["play", "--game", "pong", "--difficulty", "7"], "Difficulty 7 is not available for pong"),
+            (["play", "--game", "pong", "--protocol", "dopamine"], "Unknown protocol 'dopamine'"),
+            (["play", "--game", "pong", "--episods", "3"], "Unknown option '--episods'"),
+            (["play", "--rom", "/etc/hostname"], "is not a ROM that ALE 0.12.1 supports"),
+            (["replay", "/etc/hostname"], "is not a usable episode file"),
+            (["evaluate", "--run", "/tmp"], "is not a run folder"),
+            (["train", "--game", "pong", "--agent", "missing.json"], "does not exist"),
+          ])
+    func badInputIsOneSentenceAndANonZeroExit(args: [String], expected: String) throws {
+        let r = try run(args)
+        #expect(r.status != 0)
+        #expect(r.err.contains(expected), "stderr was: \(r.err)")
+        #expect(!r.err.contains("Fatal error") && !r.err.contains("Backtrace"))
+    }
+
+    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    func aMissingROMFolderNamesTheInstallCommand() throws {
+        let empty = try makeTemporaryDirectory("noroms")
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let r = try run(["play", "--game", "pong"], env: ["ARENA_ROM_DIR": empty.path])
+        #expect(r.status != 0 && r.err.contains("make setup"))
+    }
+
+    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    func playPrintsScoresWithHumanNormalizedScores() throws {
+        let r = try run(["play", "--game", "pong", "--policy", "random", "--episodes", "1", "--protocol", "nature2015", "--seed", "1", "--json"])
+        #expect(r.status == 0)
+        let line = try #require(r.out.split(separator: "\n").first)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let score = try #require(obj["score"] as? Double)
+        let hns = try #require(obj["human_normalized"] as? Double)
+        #expect(abs(hns - (score + 20.7) / (14.6 + 20.7)) < 1e-9)  // Pong: random -20.7, human 14.6
+    }
+}
