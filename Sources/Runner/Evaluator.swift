@@ -59,7 +59,7 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
         // Sample standard deviation (n - 1), as papers report across episodes.
         std = scores.count > 1 ? (scores.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(scores.count - 1)).squareRoot() : 0
         let info = GameCatalog.info(game)
-        humanNormalized = GameCatalog.humanNormalized(score: mean, game: game)
+        humanNormalized = episodes.isEmpty ? nil : GameCatalog.humanNormalized(score: mean, game: game)
         dqnNature = info?.dqnNature
         random = info?.random
         human = info?.human

@@ -87,7 +87,8 @@ struct TrainCommand: ParsableCommand {
         switch outcome {
         case .finished:
             let evalURL = dir.appendingPathComponent("evaluation.json")
-            if let data = try? Data(contentsOf: evalURL), let s = try? JSONDecoder().decode(EvaluationSummary.self, from: data) {
+            if let data = try? Data(contentsOf: evalURL), let s = try? JSONDecoder().decode(EvaluationSummary.self, from: data),
+               !s.episodes.isEmpty {
                 print(String(format: "final evaluation: mean %.2f ± %.2f over %d episodes", s.mean, s.std, s.episodes.count)
                       + (s.humanNormalized.map { String(format: ", human-normalized %.3f", $0) } ?? ""))
             }
