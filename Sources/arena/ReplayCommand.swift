@@ -32,7 +32,7 @@ struct ReplayCommand: ParsableCommand {
     var video: String?
     @Option(help: "Write an animated GIF of every emulator frame (needs ffmpeg).")
     var gif: String?
-    @Option(help: "Write every emulator frame as a PPM image into this folder.")
+    @Option(help: "Write every emulator frame as a PNG image into this folder.")
     var frames: String?
     @Flag(help: "Show the replay in a window (needs Debian's libsdl2-2.0-0).")
     var window = false
@@ -71,7 +71,7 @@ struct ReplayCommand: ParsableCommand {
         var sinks: [FrameSink] = []
         if let video { sinks.append(try FFmpegSink.video(video, width: width, height: height)) }
         if let gif { sinks.append(try FFmpegSink.gif(gif, width: width, height: height)) }
-        if let frames { sinks.append(try PPMSink(directory: frames, width: width, height: height)) }
+        if let frames { sinks.append(try PNGSink(directory: frames, width: width, height: height)) }
         if window { sinks.append(try SDLWindowSink(title: "arena replay: \(record.game)", width: width, height: height)) }
         let outcome = try EpisodeRenderer.render(record, env: env, learner: learner, panel: panel, sinks: sinks)
         print(String(format: "replayed %@ (protocol %@, seed %llu): %d steps, %d frames, score %.1f; every reward, the score and the final emulator state match",

@@ -72,14 +72,36 @@ func reencoded(_ r: EpisodeRecord) throws -> EpisodeRecord {
         let env = try EpisodeReplayer.environment(for: record, romDirectory: testROMDirectory)
         let learner = QLearner(network: QNetworkConfig(actions: env.actionCount), batchSize: 1, seed: 3)
         let width = 160 + PanelRenderer.panelWidth
-        let sink = try PPMSink(directory: dir.path, width: width, height: 210)
+        let sink = try PNGSink(directory: dir.path, width: width, height: 210)
         try EpisodeRenderer.render(record, env: env, learner: learner, panel: true, sinks: [sink])
         #expect(sink.count == 401)  // the reset frame and 400 played frames
-        let ppm = try Data(contentsOf: dir.appendingPathComponent("frame-000200.ppm"))
-        let header = Array("P6\n\(width) 210\n255\n".utf8)
-        #expect(Array(ppm.prefix(header.count)) == header)
+        // Decode the PNG independently (Python's zlib and struct) back to RGB.
+        let png = dir.appendingPathComponent("frame-000200.png")
+        let script = """
+        import struct, sys, zlib
+        b = open(sys.argv[1], 'rb').read()
+        assert b[:8] == bytes([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        i, idat = 8, b''
+        while i < len(b):
+            n, t = struct.unpack('>I4s', b[i:i + 8]); d = b[i + 8:i + 8 + n]
+            assert zlib.crc32(t + d) == struct.unpack('>I', b[i + 8 + n:i + 12 + n])[0]
+            if t == b'IHDR': w, h = struct.unpack('>II', d[:8])
+            if t == b'IDAT': idat += d
+            i += 12 + n
+        raw = zlib.decompress(idat)
+        rows = [raw[y * (w * 3 + 1) + 1:(y + 1) * (w * 3 + 1)] for y in range(h)]
+        sys.stdout.buffer.write(b''.join(rows))
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, png.path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let pixels = [UInt8](out.fileHandleForReading.readDataToEndOfFile())
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0 && pixels.count == width * 210 * 3, "the PNG did not decode")
         // The chosen action's bar is drawn in yellow somewhere in the panel.
-        let pixels = Array(ppm.dropFirst(header.count))
         var yellow = 0
         for y in 60..<210 { for x in 160..<width {
             let o = (y * width + x) * 3

@@ -64,23 +64,27 @@ public final class FFmpegSink: FrameSink {
     }
 }
 
-/// Writes each frame as a PPM (P6) image: frame-000001.ppm, ...
-public final class PPMSink: FrameSink {
+/// Writes each frame as a PNG image: frame-000001.png, ...
+public final class PNGSink: FrameSink {
     let directory: URL
-    let header: [UInt8]
+    let width: Int, height: Int
     public private(set) var count = 0
 
     public init(directory: String, width: Int, height: Int) throws {
         self.directory = URL(fileURLWithPath: directory)
+        self.width = width
+        self.height = height
         do { try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true) } catch {
             throw ReplayOutputError("Cannot create the frames folder \(directory): \(error.localizedDescription).")
         }
-        header = Array("P6\n\(width) \(height)\n255\n".utf8)
     }
 
     public func write(_ rgb: [UInt8]) throws {
         count += 1
-        try Data(header + rgb).write(to: directory.appendingPathComponent(String(format: "frame-%06d.ppm", count)))
+        let url = directory.appendingPathComponent(String(format: "frame-%06d.png", count))
+        do { try Data(PNG.encodeRGB(rgb, width: width, height: height)).write(to: url) } catch {
+            throw ReplayOutputError("Cannot write \(url.path): \(error.localizedDescription).")
+        }
     }
 
     public func finish() throws {}
