@@ -62,4 +62,21 @@ import TestSupport
         let hns = try #require(obj["human_normalized"] as? Double)
         #expect(abs(hns - (score + 20.7) / (14.6 + 20.7)) < 1e-9)  // Pong: random -20.7, human 14.6
     }
+
+    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    func liveReplayFromWeightsSavesAnEpisodeThatReplaysWithThePanel() throws {
+        let dir = try makeTemporaryDirectory("live")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let weights = dir.appendingPathComponent("w.safetensors").path
+        let episode = dir.appendingPathComponent("live.episode").path
+        #expect(try run(["weights", "init", "--actions", "6", "--seed", "4", "--out", weights]).status == 0)
+        let live = try run(["replay", "--weights", weights, "--game", "pong", "--seed", "2", "--save", episode])
+        #expect(live.status == 0, "stderr: \(live.err)")
+        #expect(live.out.contains("episode saved to \(episode)") && live.out.contains("final emulator state match"))
+        let frames = dir.appendingPathComponent("frames").path
+        let again = try run(["replay", episode, "--weights", weights, "--panel", "--frames", frames])
+        #expect(again.status == 0, "stderr: \(again.err)")
+        let pngs = try FileManager.default.contentsOfDirectory(atPath: frames).filter { $0.hasSuffix(".png") }
+        #expect(pngs.count > 1000)
+    }
 }
