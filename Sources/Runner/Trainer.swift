@@ -129,7 +129,12 @@ public final class Trainer {
             hooks.log("Resuming \(runDirectory.path) from checkpoint at \(state.agentSteps) agent steps.")
             try metrics.truncate(afterAgentSteps: state.agentSteps)
         } else {
+            // Starting from zero: rows and events of an earlier attempt that never checkpointed go.
             try metrics.truncate(afterAgentSteps: 0)
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory.path)) ?? []
+            for name in names where name.hasPrefix("events.out.tfevents.") {
+                try? FileManager.default.removeItem(at: runDirectory.appendingPathComponent(name))
+            }
             try env.reset()
             state.trainingFrames = env.episodeFrames
             state.pendingAction = env.withFrame { agent.beginEpisode(frame: $0, training: true) }

@@ -168,6 +168,20 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         } throws: { "\($0)".contains("holds a run with a different configuration") }
     }
 
+    @Test func aStartFromZeroDropsEventsOfAnAttemptThatNeverCheckpointed() throws {
+        let dir = try makeTemporaryDirectory("train-stale")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let stale = dir.appendingPathComponent("events.out.tfevents.1.old")
+        try Data([1, 2, 3]).write(to: stale)
+        var (s, c) = tinyRun(budget: 10)
+        s.evalEpisodes = 0
+        s.finalEvalEpisodes = 0
+        try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory).run()
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+        let events = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("events.out.tfevents.") }
+        #expect(events.count == 1)
+    }
+
     @Test func anUnwritableFolderIsAClearError() throws {
         let (s, c) = tinyRun(budget: 10)
         #expect {
