@@ -77,11 +77,9 @@ public enum Evaluator {
 
     public static func run(agent: ArenaAgent, game: String, settings: ProtocolSettings, episodes: Int,
                            runSeed: UInt64, phase: String, romDirectory: URL? = nil,
-                           shouldStop: () -> Bool = { false },
                            onEpisode: (Int, EvaluatedEpisode) throws -> Void = { _, _ in }) throws -> [EvaluatedEpisode] {
         var out: [EvaluatedEpisode] = []
         for i in 0..<episodes {
-            if shouldStop() { break }
             let seed = episodeSeed(runSeed: runSeed, phase: phase, episode: i)
             let env = try AtariEnvironment(game: game, emulator: settings.emulator,
                                            preprocessing: settings.evaluationPreprocessing, seed: seed,

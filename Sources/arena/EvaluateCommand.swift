@@ -33,10 +33,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        var proto: EvaluationProtocol? = nil
-        if let p = `protocol` {
-            do { proto = try EvaluationProtocol.named(p) } catch { throw ValidationError("\(error)") }
-        }
+        let proto = try `protocol`.map(parseProtocol)
         var request: EvaluationRequest
         if let runFolder {
             request = try EvaluationRequest.fromRun(URL(fileURLWithPath: runFolder), episodes: episodes, protocolOverride: proto, seed: seed)

@@ -27,7 +27,7 @@ struct GameOptions: ParsableArguments {
     }
 
     func protocolValue() throws -> EvaluationProtocol {
-        do { return try EvaluationProtocol.named(`protocol`) } catch { throw ValidationError("\(error)") }
+        try parseProtocol(`protocol`)
     }
 
     func emulatorSettings() throws -> EmulatorSettings {

@@ -44,9 +44,7 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError("Give an episode file, or --weights FILE --game G to play live.")
         }
         if episode != nil && game != nil { throw ValidationError("--game is for live play; an episode file already names its game.") }
-        if (video != nil || gif != nil) && !commandExists("ffmpeg") {
-            throw ValidationError("--video and --gif need ffmpeg, which is not installed; install it with `apt-get install ffmpeg`, or use --frames DIR.")
-        }
+        if video != nil || gif != nil, let why = FFmpegSink.unavailable { throw ValidationError(why) }
     }
 
     func run() throws {
@@ -83,8 +81,7 @@ struct ReplayCommand: ParsableCommand {
 
     /// Plays one evaluation episode with the weights and saves its episode file.
     func playLive() throws -> EpisodeRecord {
-        let proto: EvaluationProtocol
-        do { proto = try EvaluationProtocol.named(`protocol`) } catch { throw ValidationError("\(error)") }
+        let proto = try parseProtocol(`protocol`)
         let info = try GameCatalog.resolve(game ?? "")
         let url = URL(fileURLWithPath: weights ?? "")
         let request = EvaluationRequest(game: info.id, weights: url, protocol: proto, episodes: 1, seed: seed,

@@ -54,8 +54,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let proto: EvaluationProtocol
-        do { proto = try EvaluationProtocol.named(`protocol`) } catch { throw ValidationError("\(error)") }
+        let proto = try parseProtocol(`protocol`)
         let info = try GameCatalog.resolve(game)
         let agentURL = URL(fileURLWithPath: agent)
         let config = try DQNConfig.resolve(file: agentURL, overrides: overrides)

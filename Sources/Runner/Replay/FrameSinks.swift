@@ -37,10 +37,14 @@ public final class FFmpegSink: FrameSink {
         try FFmpegSink(output: output, width: width, height: height, arguments: ["-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse"])
     }
 
+    /// Why videos and GIFs cannot be written here, or nil when ffmpeg is installed.
+    public static var unavailable: String? {
+        commandExists("ffmpeg") ? nil
+            : "Videos and GIFs need ffmpeg, which is not installed; install it with `apt-get install ffmpeg`, or use --frames DIR."
+    }
+
     init(output: String, width: Int, height: Int, arguments: [String]) throws {
-        guard commandExists("ffmpeg") else {
-            throw ReplayOutputError("Writing \(output) needs ffmpeg, which is not installed; install it with `apt-get install ffmpeg`, or use --frames DIR.")
-        }
+        if let why = Self.unavailable { throw ReplayOutputError(why) }
         self.output = output
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
