@@ -7,7 +7,7 @@ SLURM := scripts/slurm-test-cluster.sh
 # Tests run optimized with @testable imports enabled.
 TESTFLAGS := -c release -Xswiftc -enable-testing
 
-.PHONY: setup build run test bench
+.PHONY: setup build run test bench bench-pytorch
 
 setup:
 	@./scripts/setup.sh
@@ -35,3 +35,16 @@ test:
 # Benchmarks run with OPENBLAS_CORETYPE unset, as on a user's machine.
 bench: build
 	env -u OPENBLAS_CORETYPE $(ARENA) bench env
+	env -u OPENBLAS_CORETYPE $(ARENA) bench agent
+	env -u OPENBLAS_CORETYPE $(ARENA) bench agent --dueling --double --replay-transitions 0
+
+# The PyTorch reference for `bench agent`, measured in the same session: PyTorch from PyPI in a
+# virtual environment of its own under .build (about 5 GB with its CUDA libraries; runs on the CPU).
+TORCH_VENV := .build/torch-venv
+bench-pytorch: build
+	@./scripts/setup.sh python3-venv
+	@test -x $(TORCH_VENV)/bin/python || { python3 -m venv $(TORCH_VENV) && $(TORCH_VENV)/bin/pip install --quiet torch; }
+	$(TORCH_VENV)/bin/python Benchmarks/pytorch_reference.py > .build/pytorch-plain.json
+	env -u OPENBLAS_CORETYPE $(ARENA) bench agent --replay-transitions 0 --pytorch .build/pytorch-plain.json
+	$(TORCH_VENV)/bin/python Benchmarks/pytorch_reference.py --dueling --double > .build/pytorch-dueling-double.json
+	env -u OPENBLAS_CORETYPE $(ARENA) bench agent --replay-transitions 0 --dueling --double --pytorch .build/pytorch-dueling-double.json

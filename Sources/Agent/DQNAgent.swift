@@ -47,7 +47,10 @@ public final class DQNAgent: ArenaAgent {
     /// A DQN agent for the Nature network (4 x 84 x 84 observations) and `actionCount` actions.
     /// `config` must be valid (`validate()`); throws if it is not, or if the replay memory cannot
     /// be reserved.
-    public convenience init(config: DQNConfig, actionCount: Int, seed: UInt64, name: String = "dqn") throws {
+    /// `learnerLanes` 2 runs each update as two half-batches side by side (see `QLearner.update`):
+    /// faster on two or more cores, deterministic, but not bit-identical to 1.
+    public convenience init(config: DQNConfig, actionCount: Int, seed: UInt64, name: String = "dqn",
+                            learnerLanes: Int = 1) throws {
         try config.validate()
         guard config.stackDepth == 4 else {
             throw ConfigurationError("stackDepth must be 4 for the Nature Q-network (it reads 4 x 84 x 84 observations), got \(config.stackDepth).")
@@ -59,7 +62,7 @@ public final class DQNAgent: ArenaAgent {
                                optimizer: config.optimizerConfig, loss: config.lossKind,
                                batchSize: config.batchSize, doubleDQN: config.doubleDQN,
                                gradientClipNorm: config.gradientClipNorm > 0 ? Float(config.gradientClipNorm) : nil,
-                               seed: seed)
+                               lanes: learnerLanes, seed: seed)
         try self.init(config: config, learner: learner, frameSize: 84 * 84, seed: seed, name: name)
     }
 

@@ -109,6 +109,14 @@ public final class QLearner {
     /// Element-wise work runs on two threads when OpenBLAS has more than one (results identical).
     let workerThread = WorkerThread()
     private var worker: WorkerThread? { BLAS.threads > 1 ? workerThread : nil }
+    /// 1: an update runs as one piece (GEMMs threaded by OpenBLAS). 2: it runs as two halves of
+    /// the batch side by side (see `update`).
+    public let lanes: Int
+    /// Per-lane workspaces and the second lane's gradients (empty with one lane).
+    let laneWorkspaces: [NetworkWorkspace]
+    let laneGradients: FloatArena
+    /// [N] weight * loss per sample, then [N] Q(s, a): summed in sample order after the lanes.
+    let sampleStats: FloatArena
 
     /// Number of parameters P (1,686,000-odd for Nature with 6 actions).
     public var parameterCount: Int { net.parameterCount }
@@ -117,14 +125,15 @@ public final class QLearner {
 
     public convenience init(network: QNetworkConfig, optimizer: OptimizerConfig = .nature2015,
                             loss: LossKind = .huber, batchSize: Int = 32, doubleDQN: Bool = false,
-                            gradientClipNorm: Float? = nil, seed: UInt64) {
+                            gradientClipNorm: Float? = nil, lanes: Int = 1, seed: UInt64) {
         self.init(network: network, shape: .nature, optimizer: optimizer, loss: loss, batchSize: batchSize,
-                  doubleDQN: doubleDQN, gradientClipNorm: gradientClipNorm, seed: seed)
+                  doubleDQN: doubleDQN, gradientClipNorm: gradientClipNorm, lanes: lanes, seed: seed)
     }
 
     init(network: QNetworkConfig, shape: NetworkShape, optimizer: OptimizerConfig, loss: LossKind,
-         batchSize: Int, doubleDQN: Bool, gradientClipNorm: Float?, seed: UInt64) {
+         batchSize: Int, doubleDQN: Bool, gradientClipNorm: Float?, lanes: Int = 1, seed: UInt64) {
         precondition(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
+        precondition(lanes == 1 || lanes == 2, "an update runs in 1 or 2 lanes, got \(lanes)")
         precondition(optimizer.validationError == nil, optimizer.validationError ?? "")
         if let c = gradientClipNorm { precondition(c > 0, "gradient clip norm must be positive, got \(c)") }
         self.network = network
@@ -142,6 +151,14 @@ public final class QLearner {
         // Double DQN runs the online network over s and s' as one batch of 2N.
         train = NetworkWorkspace(network: net, capacity: doubleDQN ? 2 * batchSize : batchSize, withGradients: true)
         act = NetworkWorkspace(network: net, capacity: 1, withGradients: false)
+        let lanes = batchSize >= 2 ? lanes : 1
+        self.lanes = lanes
+        let laneCapacity = (batchSize + 1) / 2 * (doubleDQN ? 2 : 1)
+        let net = self.net
+        laneWorkspaces = lanes == 2
+            ? (0..<2).map { _ in NetworkWorkspace(network: net, capacity: laneCapacity, withGradients: true) } : []
+        laneGradients = FloatArena(count: lanes == 2 ? net.parameterCount : 0)
+        sampleStats = FloatArena(count: 2 * batchSize)
         scratch = FloatArena(count: 2 * batchSize * network.actions)
         onlinePatch = FloatArena(count: net.patchWeightCount)
         targetPatch = FloatArena(count: net.patchWeightCount)
@@ -226,6 +243,12 @@ public final class QLearner {
     /// Double DQN, argmax_a Q_online(s', a); loss = mean_i weight_i * loss(Q(s_i, a_i) - y_i);
     /// gradients are zeroed, back-propagated, optionally clipped, and one optimizer step is taken.
     /// Writes |Q(s, a) - y| into `batch.tdErrors`. Allocation-free.
+    ///
+    /// With two lanes the batch is split in two halves that run side by side, each on one core
+    /// with single-threaded GEMMs (OpenBLAS is set to one thread for the duration and restored):
+    /// forward, TD errors and backward of a half need nothing from the other half, so the two
+    /// cores meet only twice per update instead of at every GEMM. The halves' gradients are summed
+    /// in a fixed order, so the result is deterministic, but not bit-identical to one lane.
     @discardableResult
     public func update(_ batch: TrainingBatch) -> UpdateStats {
         precondition(batch.batchSize == batchSize,
@@ -233,60 +256,50 @@ public final class QLearner {
         precondition(batch.observationBytes == net.observationBytes,
                      "the batch holds \(batch.observationBytes)-byte observations, the network takes \(net.observationBytes)")
         batch.checkShapes()
-        let n = batchSize, a = network.actions
+        let n = batchSize
         var stats = UpdateStats(loss: 0, qMean: 0, gradientNorm: nil)
         let worker = self.worker
+        let count = net.parameterCount
         withOnline { p, pw in
         withTarget { tp, tpw in
         gradients.withBase { g in
-        train.arena.withBase { ws in
         scratch.withBase { s in
-            // 1. Target-network values of s'; 2. online forward on s (activations kept for
-            // backward), and with Double DQN on s' too, in the same pass (rows n..<2n).
-            batch.nextObservations.withUnsafeBufferPointer { next in
-                batch.observations.withUnsafeBufferPointer { obs in
-                    net.forward(parameters: tp, patchWeights: tpw, observations: next.base, batch: n, workspace: train,
-                                base: ws, worker: worker)
-                    s.update(from: ws + train.q, count: n * a)
-                    net.forward(parameters: p, patchWeights: pw, observations: obs.base, batch: n,
-                                moreObservations: doubleDQN ? next.base : nil, moreCount: n, workspace: train, base: ws,
-                                worker: worker)
-                    if doubleDQN { (s + n * a).update(from: ws + train.q + n * a, count: n * a) }
+        sampleStats.withBase { perSample in
+        batch.nextObservations.withUnsafeBufferPointer { next in
+        batch.observations.withUnsafeBufferPointer { obs in
+        batch.actions.withUnsafeBufferPointer { actions in
+        batch.rewards.withUnsafeBufferPointer { rewards in
+        batch.discounts.withUnsafeBufferPointer { discounts in
+        batch.weights.withUnsafeBufferPointer { weights in
+        batch.tdErrors.withUnsafeMutableBufferPointer { td in
+            let inputs = LaneInputs(parameters: p, patchWeights: pw, targetParameters: tp, targetPatchWeights: tpw,
+                                    observations: obs.base, nextObservations: next.base, actions: actions.base,
+                                    rewards: rewards.base, discounts: discounts.base, weights: weights.base,
+                                    tdErrors: td.baseAddress!, scratch: s, perSample: perSample)
+            if lanes == 1 {
+                runLane(samples: 0..<n, workspace: train, gradients: g, inputs: inputs, worker: worker)
+            } else {
+                let saved = BLAS.threads
+                if saved != 1 { BLAS.setThreads(1) }
+                laneGradients.withBase { g1 in
+                    workerThread.run { part in
+                        runLane(samples: half(part, of: n), workspace: laneWorkspaces[part],
+                                gradients: part == 0 ? g : g1, inputs: inputs, worker: nil)
+                    }
+                    // The second half's gradients join the first's (element-wise: same result on any split).
+                    splitWork(worker, count: count, align: 16) { r in
+                        Vectorized.add(g1 + r.lowerBound, to: g + r.lowerBound, count: r.count)
+                    }
                 }
+                if saved != 1 { BLAS.setThreads(saved) }
             }
-            // 3. TD errors, loss and dL/dQ.
-            let q = ws + train.q, dq = ws + train.dq
-            dq.update(repeating: 0, count: n * a)
+            // Loss and mean Q summed in sample order whatever the lanes.
             var lossSum: Float = 0, qSum: Float = 0
-            batch.actions.withUnsafeBufferPointer { actions in
-            batch.rewards.withUnsafeBufferPointer { rewards in
-            batch.discounts.withUnsafeBufferPointer { discounts in
-            batch.weights.withUnsafeBufferPointer { weights in
-            batch.tdErrors.withUnsafeMutableBufferPointer { td in
-                for i in 0..<n {
-                    let action = Int(actions[i])
-                    precondition(action >= 0 && action < a, "action \(action) of sample \(i) is outside 0..<\(a)")
-                    let targetRow = s + i * a
-                    let chosen = doubleDQN ? argmax(s + n * a + i * a, count: a) : argmax(targetRow, count: a)
-                    let y = rewards[i] + discounts[i] * targetRow[chosen]
-                    let qsa = q[i * a + action]
-                    let delta = qsa - y
-                    let (value, derivative) = loss.evaluate(delta)
-                    lossSum += weights[i] * value
-                    qSum += qsa
-                    dq[i * a + action] = weights[i] * derivative / Float(n)
-                    td[i] = abs(delta)
-                }
-            }}}}}
+            for i in 0..<n { lossSum += perSample[i]; qSum += perSample[n + i] }
             stats.loss = lossSum / Float(n)
             stats.qMean = qSum / Float(n)
-            // 4. Backward, clip, step.
-            let count = net.parameterCount
-            splitWork(worker, count: count, align: 16) { r in (g + r.lowerBound).update(repeating: 0, count: r.count) }
-            batch.observations.withUnsafeBufferPointer { obs in
-                net.backward(parameters: p, patchWeights: pw, gradients: g, observations: obs.base, batch: n,
-                             workspace: train, base: ws, worker: worker)
-            }
+        }}}}}}}
+            // Clip, step.
             if let maxNorm = gradientClipNorm {
                 stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm)
             }
@@ -303,6 +316,62 @@ public final class QLearner {
         }}}}}
         onlinePatchStale = true
         return stats
+    }
+
+    /// Pointers one update shares between its lanes; each lane touches only its samples' rows.
+    private struct LaneInputs {
+        let parameters: UnsafeMutablePointer<Float>, patchWeights: UnsafePointer<Float>
+        let targetParameters: UnsafeMutablePointer<Float>, targetPatchWeights: UnsafePointer<Float>
+        let observations: UnsafePointer<UInt8>, nextObservations: UnsafePointer<UInt8>
+        let actions: UnsafePointer<Int32>, rewards: UnsafePointer<Float>, discounts: UnsafePointer<Float>
+        let weights: UnsafePointer<Float>, tdErrors: UnsafeMutablePointer<Float>
+        /// [N, A] target Q(s'), then [N, A] online Q(s') (Double DQN).
+        let scratch: UnsafeMutablePointer<Float>
+        /// [N] weight * loss, then [N] Q(s, a).
+        let perSample: UnsafeMutablePointer<Float>
+    }
+
+    /// Forward, TD errors and backward for `samples` of the batch, with `workspace` (rows local to
+    /// the lane); parameter gradients are zeroed and then written into `g`.
+    private func runLane(samples: Range<Int>, workspace w: NetworkWorkspace, gradients g: UnsafeMutablePointer<Float>,
+                         inputs x: LaneInputs, worker: WorkerThread?) {
+        let n = batchSize, a = network.actions, m = samples.count, lo = samples.lowerBound
+        guard m > 0 else { return }
+        let bytes = net.observationBytes
+        let obs = x.observations + lo * bytes, next = x.nextObservations + lo * bytes
+        w.arena.withBase { ws in
+            // 1. Target-network values of s'; 2. online forward on s (activations kept for
+            // backward), and with Double DQN on s' too, in the same pass (rows m..<2m).
+            net.forward(parameters: x.targetParameters, patchWeights: x.targetPatchWeights, observations: next, batch: m,
+                        workspace: w, base: ws, worker: worker)
+            (x.scratch + lo * a).update(from: ws + w.q, count: m * a)
+            net.forward(parameters: x.parameters, patchWeights: x.patchWeights, observations: obs, batch: m,
+                        moreObservations: doubleDQN ? next : nil, moreCount: m, workspace: w, base: ws, worker: worker)
+            if doubleDQN { (x.scratch + n * a + lo * a).update(from: ws + w.q + m * a, count: m * a) }
+            // 3. TD errors, loss and dL/dQ.
+            let q = ws + w.q, dq = ws + w.dq
+            dq.update(repeating: 0, count: m * a)
+            for j in 0..<m {
+                let i = lo + j
+                let action = Int(x.actions[i])
+                precondition(action >= 0 && action < a, "action \(action) of sample \(i) is outside 0..<\(a)")
+                let targetRow = x.scratch + i * a
+                let chosen = doubleDQN ? argmax(x.scratch + n * a + i * a, count: a) : argmax(targetRow, count: a)
+                let y = x.rewards[i] + x.discounts[i] * targetRow[chosen]
+                let qsa = q[j * a + action]
+                let delta = qsa - y
+                let (value, derivative) = loss.evaluate(delta)
+                x.perSample[i] = x.weights[i] * value
+                x.perSample[n + i] = qsa
+                dq[j * a + action] = x.weights[i] * derivative / Float(n)
+                x.tdErrors[i] = abs(delta)
+            }
+            // 4. Backward into zeroed gradients.
+            let count = net.parameterCount
+            splitWork(worker, count: count, align: 16) { r in (g + r.lowerBound).update(repeating: 0, count: r.count) }
+            net.backward(parameters: x.parameters, patchWeights: x.patchWeights, gradients: g, observations: obs, batch: m,
+                         workspace: w, base: ws, worker: worker)
+        }
     }
 
     /// Copies the online parameters into the target network (one copy of the flat buffer).

@@ -2,6 +2,7 @@ import Agent
 import ArenaSupport
 import Environment
 import Foundation
+import NeuralNet
 
 /// The trainer's own state: everything besides the agent and the environment that a resumed run
 /// needs to continue exactly where the checkpoint was taken.
@@ -115,7 +116,10 @@ public final class Trainer {
         let env = try AtariEnvironment(game: settings.game, emulator: protocolSettings.emulator,
                                        preprocessing: protocolSettings.preprocessing, seed: settings.seed,
                                        romDirectory: romDirectory)
-        let agent = try DQNAgent(config: agentConfig, actionCount: env.actionCount, seed: settings.seed, name: settings.agent)
+        // With two or more BLAS threads, each update runs as two half-batches side by side (about
+        // a quarter faster on two cores). One thread keeps the single-piece update.
+        let agent = try DQNAgent(config: agentConfig, actionCount: env.actionCount, seed: settings.seed, name: settings.agent,
+                                 learnerLanes: BLAS.threads >= 2 ? 2 : 1)
         let store = CheckpointStore(directory: runDirectory.appendingPathComponent("checkpoints"), keep: settings.keepCheckpoints)
         let metrics = try MetricsLog(directory: runDirectory)
         defer { metrics.close() }

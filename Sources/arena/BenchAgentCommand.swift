@@ -15,6 +15,8 @@ struct BenchAgentCommand: ParsableCommand {
     var json = false
     @Option(help: "OpenBLAS threads.")
     var threads = 2
+    @Option(help: "Update lanes: 2 runs the two halves of the batch side by side (the trainer's choice with 2+ threads), 1 threads each GEMM through OpenBLAS. Default: 2 with 2+ threads.")
+    var lanes: Int?
     @Option(help: "Timed updates (the median is reported).")
     var updates = 60
     @Option(help: "Timed action selections (the median is reported).")
@@ -27,18 +29,32 @@ struct BenchAgentCommand: ParsableCommand {
     var double = false
     @Flag(help: "Also time each GEMM shape of a plain batch-32 update on its own.")
     var gemmBreakdown = false
+    @Option(help: "JSON printed by Benchmarks/pytorch_reference.py in the same session (same threads, head and targets): the PyTorch figures to compare with. Without it the issue's figures (16.2 ms, 273 us, measured on another machine) are shown.")
+    var pytorch: String?
     @Option(help: "Transitions written into a replay memory to measure its resident size (0: skip; about 7 GB at 1M).")
     var replayTransitions: Int = 1_000_000
 
     func validate() throws {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64, got \(threads).") }
+        if let lanes, lanes != 1 && lanes != 2 { throw ValidationError("--lanes must be 1 or 2, got \(lanes).") }
         guard updates >= 1, acts >= 1 else { throw ValidationError("--updates and --acts must be at least 1.") }
         guard (1...256).contains(actions) else { throw ValidationError("--actions must be between 1 and 256, got \(actions).") }
     }
 
     func run() throws {
-        var result = AgentBenchmark.run(threads: threads, updates: updates, acts: acts,
+        // Read the reference first: a wrong file should not cost a whole benchmark.
+        let reference = try pytorch.map { path in
+            let reference = try PyTorchReference.load(path)
+            guard reference.threads == threads, reference.dueling == dueling, reference.double_dqn == double else {
+                throw ValidationError("\(path) was measured with \(reference.threads) threads, dueling \(reference.dueling), double \(reference.double_dqn); run this benchmark with the same settings.")
+            }
+            return reference
+        }
+        var result = AgentBenchmark.run(threads: threads, lanes: lanes ?? (threads >= 2 ? 2 : 1), updates: updates, acts: acts,
                                         network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double)
+        if let reference {
+            result.compare(with: reference.update_ms, actUs: reference.act_us, source: "PyTorch \(reference.torch), measured")
+        }
         if replayTransitions > 0 {
             let footprint = try ReplayMemory.benchmarkBytesPerTransition(transitions: replayTransitions, prioritized: false)
             result.replay_bytes_per_transition = Int(footprint.bytesPerTransition.rounded())
@@ -65,6 +81,8 @@ struct AgentBenchResult: Codable {
     var openblas_core: String
     var openblas_coretype_env: String?
     var threads: Int
+    /// 2: the update ran as two half-batches side by side; 1: as one piece.
+    var lanes: Int
     var batch_size: Int
     var dueling: Bool
     var double_dqn: Bool
@@ -87,6 +105,8 @@ struct AgentBenchResult: Codable {
     /// The issue's floor: 2.2 GFLOP at ~400 GFLOP/s.
     var floor_ms: Double
     var floor_fraction: Double
+    /// Where the PyTorch figures come from: measured here (`--pytorch`) or the issue's.
+    var pytorch_source: String
     var pytorch_update_ms: Double
     var pytorch_act_us: Double
     var speedup_update_vs_pytorch: Double
@@ -94,13 +114,22 @@ struct AgentBenchResult: Codable {
     var replay_bytes_per_transition: Int?
     var replay_resident_bytes_1m: Int?
 
+    mutating func compare(with updateMs: Double, actUs: Double, source: String) {
+        pytorch_source = source
+        pytorch_update_ms = updateMs
+        pytorch_act_us = actUs
+        speedup_update_vs_pytorch = updateMs / update_ms
+        speedup_act_vs_pytorch = actUs / act_us
+    }
+
     var text: String {
         var lines = [
-            "cpu \(cpu), OpenBLAS core \(openblas_core), \(threads) threads"
+            "cpu \(cpu), OpenBLAS core \(openblas_core), \(threads) threads, update in \(lanes) lane\(lanes == 1 ? "" : "s")"
                 + (openblas_coretype_env.map { " (OPENBLAS_CORETYPE=\($0) is set: run with env -u OPENBLAS_CORETYPE)" } ?? ""),
             String(format: "update (batch %d%@%@): median %.2f ms (min %.2f, CPU %.2f ms), PyTorch %.1f ms -> %.2fx",
                    batch_size, dueling ? ", dueling" : "", double_dqn ? ", double" : "", update_ms, update_ms_min,
                    update_cpu_ms, pytorch_update_ms, speedup_update_vs_pytorch),
+            "  PyTorch figures: \(pytorch_source)",
             String(format: "  %.2f GFLOP; floor %.1f ms (issue) reached %.0f%%; sgemm %.0f GFLOP/s here -> floor %.2f ms, reached %.0f%%",
                    update_gflop, floor_ms, 100 * floor_fraction, sgemm_gflops, measured_floor_ms, 100 * measured_floor_fraction),
             String(format: "act (one observation): median %.0f us (min %.0f), PyTorch %.0f us -> %.2fx",
@@ -113,11 +142,11 @@ struct AgentBenchResult: Codable {
 }
 
 enum AgentBenchmark {
-    static func run(threads: Int, updates: Int, acts: Int, network: QNetworkConfig, doubleDQN: Bool) -> AgentBenchResult {
+    static func run(threads: Int, lanes: Int, updates: Int, acts: Int, network: QNetworkConfig, doubleDQN: Bool) -> AgentBenchResult {
         BLAS.setThreads(threads)
         let batchSize = 32
         let learner = QLearner(network: network, optimizer: .nature2015, loss: .huber, batchSize: batchSize,
-                               doubleDQN: doubleDQN, gradientClipNorm: nil, seed: 1)
+                               doubleDQN: doubleDQN, gradientClipNorm: nil, lanes: lanes, seed: 1)
         var generator = SeededGenerator(seed: 2, stream: "bench")
         let batch = learner.makeBatch()
         for i in batch.observations.indices { batch.observations[i] = UInt8(truncatingIfNeeded: generator.next()) }
@@ -153,12 +182,13 @@ enum AgentBenchmark {
         let updateMs = median(updateTimes), actUs = median(actTimes)
         let env = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
         return AgentBenchResult(
-            cpu: machineCPU(), openblas_core: BLAS.coreName, openblas_coretype_env: env, threads: threads,
+            cpu: machineCPU(), openblas_core: BLAS.coreName, openblas_coretype_env: env, threads: threads, lanes: learner.lanes,
             batch_size: batchSize, dueling: network.dueling, double_dqn: doubleDQN,
             update_ms: updateMs, update_ms_min: updateTimes.min() ?? 0, update_cpu_ms: median(updateCPU), act_us: actUs, act_us_min: actTimes.min() ?? 0,
             update_gflop: gflop, sgemm_gflops: rate, measured_floor_ms: gflop / rate * 1e3,
             measured_floor_fraction: gflop / rate * 1e3 / updateMs,
             floor_ms: 5.5, floor_fraction: 5.5 / updateMs,
+            pytorch_source: "the issue's (measured on another machine; pass --pytorch for this one's)",
             pytorch_update_ms: 16.2, pytorch_act_us: 273,
             speedup_update_vs_pytorch: 16.2 / updateMs, speedup_act_vs_pytorch: 273 / actUs,
             replay_bytes_per_transition: nil, replay_resident_bytes_1m: nil)
@@ -250,3 +280,22 @@ enum AgentBenchmark {
 }
 
 import ArenaSupport
+
+/// What Benchmarks/pytorch_reference.py prints.
+struct PyTorchReference: Decodable {
+    var torch: String
+    var threads: Int
+    var dueling: Bool
+    var double_dqn: Bool
+    var update_ms: Double
+    var act_us: Double
+
+    static func load(_ path: String) throws -> PyTorchReference {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("Cannot read the PyTorch reference \(path).")
+        }
+        do { return try JSONDecoder().decode(PyTorchReference.self, from: data) } catch {
+            throw ValidationError("\(path) is not the JSON printed by Benchmarks/pytorch_reference.py.")
+        }
+    }
+}

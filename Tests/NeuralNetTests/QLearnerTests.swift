@@ -5,9 +5,10 @@ import Testing
 /// The learner: TD targets, Double DQN, the loss gradient, determinism, and state round trips.
 @Suite struct QLearnerTests {
     static func smallLearner(dueling: Bool = false, double: Bool = false, optimizer: OptimizerConfig = .nature2015,
-                             loss: LossKind = .huber, batch: Int = 4, clip: Float? = nil, seed: UInt64 = 1) -> QLearner {
+                             loss: LossKind = .huber, batch: Int = 4, clip: Float? = nil, lanes: Int = 1,
+                             seed: UInt64 = 1) -> QLearner {
         QLearner(network: QNetworkConfig(actions: 3, dueling: dueling), shape: smallShape, optimizer: optimizer,
-                 loss: loss, batchSize: batch, doubleDQN: double, gradientClipNorm: clip, seed: seed)
+                 loss: loss, batchSize: batch, doubleDQN: double, gradientClipNorm: clip, lanes: lanes, seed: seed)
     }
 
     static func fill(_ batch: TrainingBatch, actions: Int, seed: UInt64) {
@@ -131,6 +132,40 @@ import Testing
             #expect(a.exportState() == b.exportState())
             let c = Self.smallLearner(dueling: dueling, double: double, optimizer: optimizer, batch: 5, clip: clip, seed: 43)
             #expect(c.parameters != Self.smallLearner(dueling: dueling, seed: 42).parameters, "the seed changes the initialization")
+        }
+    }
+
+    /// Two lanes split the batch in halves (3 + 2 here) whose gradients are summed: the same update
+    /// as one piece up to float rounding, and bit-identical between two learners with two lanes.
+    @Test func twoLanesMatchOneLaneAndStayDeterministic() {
+        for (dueling, double, clip) in [(false, false, Float?.none), (true, true, Float?.some(0.5))] {
+            let one = Self.smallLearner(dueling: dueling, double: double, optimizer: .adam(lr: 1e-3), batch: 5, clip: clip, seed: 8)
+            let two = Self.smallLearner(dueling: dueling, double: double, optimizer: .adam(lr: 1e-3), batch: 5, clip: clip,
+                                        lanes: 2, seed: 8)
+            let twin = Self.smallLearner(dueling: dueling, double: double, optimizer: .adam(lr: 1e-3), batch: 5, clip: clip,
+                                         lanes: 2, seed: 8)
+            #expect(one.lanes == 1 && two.lanes == 2)
+            let batch = one.makeBatch()
+            Self.fill(batch, actions: 3, seed: 300)
+            let s1 = one.update(batch); let td1 = batch.tdErrors
+            let s2 = two.update(batch); let td2 = batch.tdErrors
+            let g1 = one.lastGradients, g2 = two.lastGradients
+            let scale = g1.map(abs).max() ?? 0
+            #expect(scale > 0)
+            #expect(zip(g1, g2).allSatisfy { abs($0 - $1) <= 1e-5 * scale }, "two lanes' gradients differ from one lane's")
+            #expect(abs(s1.loss - s2.loss) <= 1e-6 * max(1, abs(s1.loss)))
+            #expect(abs(s1.qMean - s2.qMean) <= 1e-6 * max(1, abs(s1.qMean)))
+            #expect(zip(td1, td2).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
+            // Every sample's TD error was written (the halves cover the whole batch).
+            #expect(!td2.contains(0))
+            twin.update(batch)
+            for step in 0..<20 {
+                Self.fill(batch, actions: 3, seed: UInt64(400 + step))
+                let a = two.update(batch), b = twin.update(batch)
+                #expect(a == b)
+                if step % 7 == 6 { two.syncTarget(); twin.syncTarget() }
+            }
+            #expect(two.exportState() == twin.exportState())
         }
     }
 
