@@ -45,7 +45,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "NeuralNet", "TestSupport"]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Agent", "TestSupport"],
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Agent", "NeuralNet", "TestSupport"],
                     exclude: ["Compare/Fixtures"]),
     ],
     swiftLanguageModes: [.v5],

@@ -23,7 +23,7 @@ trap cleanup EXIT
 pid=$!
 # Progress lines read "iter 0 train | 123.0k/1.00M steps ..."; wait until the count passes TRANSITIONS.
 steps_done() {
-  grep -o 'train | [0-9.]*[kM]*/' "$log" 2>/dev/null | tail -1 | sed 's/train | //; s/\///' |
+  { grep -o 'train | [0-9.]*[kM]*/' "$log" 2>/dev/null || true; } | tail -1 | sed 's/train | //; s/\///' |
     awk '{ v = $1; if (v ~ /k$/) v = v * 1000; else if (v ~ /M$/) v = v * 1000000; print int(v) }'
 }
 while kill -0 "$pid" 2>/dev/null; do

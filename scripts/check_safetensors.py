@@ -116,7 +116,8 @@ def main():
     parser.add_argument("--tolerance", type=float, default=1e-4)
     args = parser.parse_args()
 
-    tensors = {k: v.astype(np.float64) if v.dtype == np.float32 else v for k, v in load_file(args.weights).items()}
+    floats = (np.float32, np.float16)  # F16: trained agents shipped at half size
+    tensors = {k: v.astype(np.float64) if v.dtype in floats else v for k, v in load_file(args.weights).items()}
     dueling = "advantage.weight" in tensors
     head = "advantage.weight" if dueling else "fc2.weight"
     if head not in tensors:
@@ -127,8 +128,8 @@ def main():
         fail(f"{args.weights} has tensors {sorted(tensors)}, expected {sorted(shapes)}.")
     raw = load_file(args.weights)
     for name, shape in shapes.items():
-        if raw[name].dtype != np.float32:
-            fail(f"{name} has dtype {raw[name].dtype}, expected float32.")
+        if raw[name].dtype not in floats:
+            fail(f"{name} has dtype {raw[name].dtype}, expected float32 (or float16).")
         if tuple(raw[name].shape) != shape:
             fail(f"{name} has shape {tuple(raw[name].shape)}, expected {shape}.")
 

@@ -1,4 +1,5 @@
-// The safetensors format (Hugging Face), F32 only, read and written by hand:
+// The safetensors format (Hugging Face), read and written by hand. Floats are written as F32 or
+// F16; F32, F16 and BF16 tensors are read (as Float); other dtypes are parsed but not read:
 //   [u64 little-endian N] [N bytes of JSON header, space-padded so N % 8 == 0] [tensor data]
 //   header: {"__metadata__": {"k": "v", ...},
 //            "<name>": {"dtype": "F32", "shape": [d0, d1, ...], "data_offsets": [begin, end]}, ...}
@@ -12,20 +13,29 @@ public struct SafeTensorsProblem: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// An in-memory safetensors file with F32 tensors, in file order.
+/// An in-memory safetensors file, values held as Float, in file order.
 public struct SafeTensors: Sendable, Equatable {
     public struct Tensor: Sendable, Equatable {
         public var name: String
-        /// "F32" for every tensor we write; decoding keeps what the file says and only reads
-        /// values of F32 tensors (others get empty `values`).
+        /// "F32" or "F16" when writing (F16 rounds each value to the nearest half); decoding keeps
+        /// what the file says and reads values of F32, F16 and BF16 tensors (others get empty `values`).
         public var dtype: String
         public var shape: [Int]
         public var values: [Float]
         public init(name: String, shape: [Int], values: [Float]) {
             self.name = name; self.dtype = "F32"; self.shape = shape; self.values = values
         }
-        init(name: String, dtype: String, shape: [Int], values: [Float]) {
+        public init(name: String, dtype: String, shape: [Int], values: [Float]) {
             self.name = name; self.dtype = dtype; self.shape = shape; self.values = values
+        }
+
+        /// Bytes per value of the dtypes we write.
+        var writtenWidth: Int {
+            switch dtype {
+            case "F32": return 4
+            case "F16": return 2
+            default: preconditionFailure("safetensors writing supports F32 and F16, not \(dtype)")
+            }
         }
     }
 
@@ -53,9 +63,9 @@ public struct SafeTensors: Sendable, Equatable {
         for t in tensors {
             precondition(t.values.count == t.shape.reduce(1, *),
                          "tensor \(t.name) has \(t.values.count) values for shape \(t.shape)")
-            let end = offset + 4 * t.values.count
+            let end = offset + t.writtenWidth * t.values.count
             if header.count > 1 { header += "," }
-            header += "\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}"
+            header += "\(jsonString(t.name)):{\"dtype\":\"\(t.dtype)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}"
             offset = end
         }
         header += "}"
@@ -67,6 +77,13 @@ public struct SafeTensors: Sendable, Equatable {
         withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
         out.append(contentsOf: headerBytes)
         for t in tensors {
+            if t.dtype == "F16" {
+                for v in t.values {
+                    let bits = halfBits(v)
+                    out.append(UInt8(truncatingIfNeeded: bits)); out.append(UInt8(truncatingIfNeeded: bits >> 8))
+                }
+                continue
+            }
             #if _endian(little)
             t.values.withUnsafeBytes { out.append(contentsOf: $0) }  // already little-endian
             #else
@@ -180,6 +197,12 @@ public struct SafeTensors: Sendable, Equatable {
                 #if _endian(big)
                 values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
                 #endif
+            } else if e.dtype == "F16" || e.dtype == "BF16" {
+                let start = headerEnd + e.begin, count = (e.end - e.begin) / 2
+                values = (0..<count).map { i in
+                    let bits = UInt16(bytes[start + 2 * i]) | UInt16(bytes[start + 2 * i + 1]) << 8
+                    return e.dtype == "F16" ? floatFromHalf(bits) : Float(bitPattern: UInt32(bits) << 16)
+                }
             }
             tensors.append(Tensor(name: e.name, dtype: e.dtype, shape: e.shape, values: values))
         }
@@ -218,3 +241,11 @@ func jsonString(_ s: String) -> String {
     }
     return out + "\""
 }
+
+/// IEEE 754 binary16 bits of `x`, rounded to nearest even (Swift's Float16 conversion).
+@inline(__always)
+func halfBits(_ x: Float) -> UInt16 { Float16(x).bitPattern }
+
+/// The Float value of IEEE 754 binary16 bits (exact: every half is a float).
+@inline(__always)
+func floatFromHalf(_ h: UInt16) -> Float { Float(Float16(bitPattern: h)) }

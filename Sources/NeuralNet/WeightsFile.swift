@@ -2,7 +2,8 @@
 // same layers (see scripts/check_safetensors.py) loads them with `load_state_dict`, and weights
 // trained in PyTorch load here.
 //
-// Names and shapes (A actions), all F32:
+// Names and shapes (A actions), all F32 (or all F16 with `halfPrecision`, for shipping; F32, F16
+// and BF16 files are read):
 //   conv1.weight [32,4,8,8]   conv1.bias [32]
 //   conv2.weight [64,32,4,4]  conv2.bias [64]
 //   conv3.weight [64,64,3,3]  conv3.bias [64]
@@ -35,9 +36,11 @@ public struct WeightsFileError: Error, CustomStringConvertible {
 
 /// Reads and writes Q-network weights in safetensors format.
 public enum WeightsFile {
-    /// Writes `parameters` (flat, `QLearner.tensors` layout) atomically.
-    public static func save(network: QNetworkConfig, parameters: [Float], to url: URL) throws {
-        try AtomicFile.write(encode(network: network, shape: .nature, parameters: parameters), to: url)
+    /// Writes `parameters` (flat, `QLearner.tensors` layout) atomically; `halfPrecision` stores
+    /// every value rounded to IEEE half (F16), which halves the file.
+    public static func save(network: QNetworkConfig, parameters: [Float], to url: URL, halfPrecision: Bool = false) throws {
+        try AtomicFile.write(encode(network: network, shape: .nature, parameters: parameters, halfPrecision: halfPrecision),
+                             to: url)
     }
 
     /// Reads a weights file: the network it describes and its flat parameters.
@@ -63,12 +66,13 @@ public enum WeightsFile {
         }
     }
 
-    static func encode(network: QNetworkConfig, shape: NetworkShape, parameters: [Float]) -> [UInt8] {
+    static func encode(network: QNetworkConfig, shape: NetworkShape, parameters: [Float], halfPrecision: Bool = false) -> [UInt8] {
         let net = QNetwork(config: network, shape: shape)
         precondition(parameters.count == net.parameterCount,
                      "expected \(net.parameterCount) parameters, got \(parameters.count)")
         let tensors = net.tensors.map {
-            SafeTensors.Tensor(name: $0.name, shape: $0.shape, values: Array(parameters[$0.offset..<($0.offset + $0.count)]))
+            SafeTensors.Tensor(name: $0.name, dtype: halfPrecision ? "F16" : "F32", shape: $0.shape,
+                               values: Array(parameters[$0.offset..<($0.offset + $0.count)]))
         }
         let metadata = ["format": "pt", "arena_actions": String(network.actions),
                         "arena_dueling": String(network.dueling)]
@@ -120,8 +124,8 @@ public enum WeightsFile {
         var parameters = [Float](repeating: 0, count: net.parameterCount)
         for spec in net.tensors {
             guard let t = file.tensor(named: spec.name) else { continue }
-            guard t.dtype == "F32" else {
-                throw SafeTensorsProblem("tensor \(spec.name) has dtype \(t.dtype) but only F32 is supported (convert with tensor.float())")
+            guard ["F32", "F16", "BF16"].contains(t.dtype) else {
+                throw SafeTensorsProblem("tensor \(spec.name) has dtype \(t.dtype) but only F32, F16 and BF16 are supported (convert with tensor.float())")
             }
             guard t.shape == spec.shape else {
                 throw SafeTensorsProblem("tensor \(spec.name) has shape \(t.shape), expected \(spec.shape)")

@@ -13,7 +13,35 @@ struct WeightsCommand: ParsableCommand {
             fc2.bias; or, with a dueling head, fc1_value.*, fc1_advantage.* [512,3136], value.weight [1,512],
             value.bias, advantage.weight [A,512], advantage.bias.
             """,
-        subcommands: [Init.self, Q.self, Show.self])
+        subcommands: [Init.self, Q.self, Show.self, Convert.self])
+
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rewrite a weights file in F32 or F16 (half the size, for shipping a trained agent).",
+            discussion: "F16 rounds every value to the nearest IEEE half; evaluate the converted file, not the original, when you report its scores. PyTorch's load_state_dict converts F16 tensors into F32 parameters.")
+
+        @Argument(help: "A .safetensors weights file (F32, F16 or BF16).")
+        var file: String
+        @Option(help: "Value type of the new file: f32 or f16.")
+        var dtype: String
+        @Option(help: "Output .safetensors file (written atomically; must differ from the input).")
+        var out: String
+
+        func validate() throws {
+            guard dtype == "f32" || dtype == "f16" else { throw ValidationError("--dtype must be f32 or f16, got \(dtype).") }
+            guard !out.isEmpty else { throw ValidationError("--out needs a file name.") }
+            guard URL(fileURLWithPath: out).standardizedFileURL != URL(fileURLWithPath: file).standardizedFileURL else {
+                throw ValidationError("--out must name a new file, not the input \(file).")
+            }
+        }
+
+        func run() throws {
+            let (config, parameters) = try WeightsFile.load(from: URL(fileURLWithPath: file))
+            try WeightsFile.save(network: config, parameters: parameters, to: URL(fileURLWithPath: out), halfPrecision: dtype == "f16")
+            let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? nil
+            print("Wrote \(out): \(parameters.count) parameters as \(dtype.uppercased())\(size.map { ", \($0) bytes" } ?? "").")
+        }
+    }
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(

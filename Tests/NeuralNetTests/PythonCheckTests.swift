@@ -31,8 +31,10 @@ import Testing
         return true
     }
 
-    @Test(arguments: [false, true])
-    func numpyRecomputesSwiftsQValues(dueling: Bool) throws {
+    /// Plain and dueling heads in F32, and a dueling head in F16 (Swift evaluates the file it wrote,
+    /// read back; numpy reads the same half values).
+    @Test(arguments: [(false, false), (true, false), (true, true)])
+    func numpyRecomputesSwiftsQValues(dueling: Bool, half: Bool) throws {
         guard Self.requirePython() else { return }
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -40,7 +42,12 @@ import Testing
         // Larger than the default init so the Q-values are O(1) and a 1e-4 match means something.
         learner.parameters = learner.parameters.map { $0 * 2.5 }
         let weights = dir.appendingPathComponent("w.safetensors")
-        try learner.saveWeights(to: weights)
+        if half {
+            try WeightsFile.save(network: learner.network, parameters: learner.parameters, to: weights, halfPrecision: true)
+            try learner.loadWeights(from: weights)
+        } else {
+            try learner.saveWeights(to: weights)
+        }
         let count = 3
         let obs = randomBytes(count * QLearner.observationBytes, seed: 18)
         var q = [Float](repeating: 0, count: count * 5)

@@ -26,6 +26,39 @@ import Testing
         return file.encoded()
     }
 
+    /// Half-precision files (for shipping trained agents): half the size, every value rounded to
+    /// the nearest half, read back as exactly those values.
+    @Test func halfPrecisionFilesHoldRoundedValuesInHalfTheBytes() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let net = QNetwork(config: QNetworkConfig(actions: 6, dueling: true))
+        let params = randomFloats(net.parameterCount, seed: 21)
+        let full = dir.appendingPathComponent("f32.safetensors"), half = dir.appendingPathComponent("f16.safetensors")
+        try WeightsFile.save(network: net.config, parameters: params, to: full)
+        try WeightsFile.save(network: net.config, parameters: params, to: half, halfPrecision: true)
+        let fullSize = try Data(contentsOf: full).count, halfSize = try Data(contentsOf: half).count
+        #expect(halfSize < fullSize / 2 + 4096 && halfSize > fullSize / 2 - 4096)
+        let (config, loaded) = try WeightsFile.load(from: half)
+        #expect(config == net.config)
+        #expect(loaded == params.map { Float(Float16($0)) })
+        #expect(loaded != params, "rounding to half changes some values")
+        #expect(try WeightsFile.read(from: half).tensors.allSatisfy { $0.dtype == "F16" })
+    }
+
+    /// F16 and BF16 bit patterns decode to the values they stand for (including a subnormal half).
+    @Test func halfAndBrainFloatBitsDecode() throws {
+        #expect(halfBits(1) == 0x3C00 && halfBits(-2) == 0xC000 && halfBits(65504) == 0x7BFF && halfBits(1e6) == 0x7C00)
+        #expect(halfBits(Float(sign: .plus, exponent: -24, significand: 1)) == 0x0001)
+        #expect(floatFromHalf(0x3555) == Float(Float16(bitPattern: 0x3555)) && abs(floatFromHalf(0x3555) - 1.0 / 3) < 1e-3)
+        let f16: [UInt8] = [0x00, 0x3C, 0x00, 0xC0, 0x01, 0x00]         // 1, -2, 2^-24
+        let bf16: [UInt8] = [0x80, 0x3F, 0x20, 0xC0, 0x49, 0x40]        // 1, -2.5, 3.140625
+        let file = SafeTensorsRaw.file(header: #"{"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},"b":{"dtype":"BF16","shape":[3],"data_offsets":[6,12]}}"#,
+                                       data: f16 + bf16)
+        let decoded = try SafeTensors(decoding: file)
+        #expect(decoded.tensor(named: "h")?.values == [1, -2, Float(sign: .plus, exponent: -24, significand: 1)])
+        #expect(decoded.tensor(named: "b")?.values == [1, -2.5, 3.140625])
+    }
+
     @Test(arguments: [false, true])
     func roundTripIsBitExact(dueling: Bool) throws {
         let dir = temporaryDirectory()
@@ -120,15 +153,15 @@ import Testing
         var header = "{"
         var data: [UInt8] = []
         for t in goodFile.tensors {
-            let dtype = t.name == "conv3.bias" ? "F16" : "F32"
-            let width = dtype == "F16" ? 2 : 4
+            let dtype = t.name == "conv3.bias" ? "I32" : "F32"
+            let width = 4
             let begin = data.count
             data += [UInt8](repeating: 0, count: t.values.count * width)
             if header.count > 1 { header += "," }
             header += "\"\(t.name)\":{\"dtype\":\"\(dtype)\",\"shape\":\(t.shape),\"data_offsets\":[\(begin),\(data.count)]}"
         }
         header += "}"
-        cases.append(("wrong dtype", SafeTensorsRaw.file(header: header, data: data), "dtype F16 but only F32"))
+        cases.append(("wrong dtype", SafeTensorsRaw.file(header: header, data: data), "dtype I32 but only F32, F16 and BF16"))
         cases.append(("offsets mismatch", SafeTensorsRaw.file(header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8)), "3 values) but 8 bytes"))
         cases.append(("offsets outside", SafeTensorsRaw.file(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: [UInt8](repeating: 0, count: 8)), "spans bytes"))
         cases.append(("negative dim", SafeTensorsRaw.file(header: #"{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8)), "non-negative integer"))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import NeuralNet
 import TestSupport
 
 /// The arena executable, run as a user runs it: bad input gets one sentence and a non-zero exit,
@@ -36,6 +37,8 @@ import TestSupport
             (["replay", "/etc/hostname"], "is not a usable episode file"),
             (["evaluate", "--run", "/tmp"], "is not a run folder"),
             (["train", "--game", "pong", "--agent", "missing.json"], "does not exist"),
+            (["weights", "convert", "w.safetensors", "--dtype", "f8", "--out", "x.safetensors"], "--dtype must be f32 or f16"),
+            (["weights", "convert", "/etc/hostname", "--dtype", "f16", "--out", "/tmp/x.safetensors"], "Cannot use the weights file /etc/hostname"),
           ])
     func badInputIsOneSentenceAndANonZeroExit(args: [String], expected: String) throws {
         let r = try run(args)
@@ -61,6 +64,33 @@ import TestSupport
         let score = try #require(obj["score"] as? Double)
         let hns = try #require(obj["human_normalized"] as? Double)
         #expect(abs(hns - (score + 20.7) / (14.6 + 20.7)) < 1e-9)  // Pong: random -20.7, human 14.6
+    }
+
+    /// A dueling network converted to F16 is about half the size and gives nearly the same Q-values.
+    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    func weightsConvertToHalfPrecision() throws {
+        let dir = try makeTemporaryDirectory("convert")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let full = dir.appendingPathComponent("f32.safetensors").path, half = dir.appendingPathComponent("f16.safetensors").path
+        #expect(try run(["weights", "init", "--actions", "6", "--dueling", "--seed", "4", "--out", full]).status == 0)
+        let converted = try run(["weights", "convert", full, "--dtype", "f16", "--out", half])
+        #expect(converted.status == 0, "stderr: \(converted.err)")
+        let fullSize = try #require(try FileManager.default.attributesOfItem(atPath: full)[.size] as? Int)
+        let halfSize = try #require(try FileManager.default.attributesOfItem(atPath: half)[.size] as? Int)
+        #expect(halfSize < fullSize / 2 + 4096, "F16 file is \(halfSize) bytes, F32 \(fullSize)")
+        let obs = dir.appendingPathComponent("obs.npy")
+        try Data(NPY.encodeUInt8((0..<(4 * 84 * 84)).map { UInt8($0 % 251) }, shape: [4, 84, 84])).write(to: obs)
+        func q(_ path: String) throws -> [Double] {
+            let r = try run(["weights", "q", path, "--observation", obs.path])
+            #expect(r.status == 0, "stderr: \(r.err)")
+            let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+            return try #require(obj["q"] as? [Double])
+        }
+        let a = try q(full), b = try q(half)
+        #expect(a.count == 6 && b.count == 6)
+        #expect(zip(a, b).allSatisfy { abs($0 - $1) < 1e-2 } && a != b, "f32 \(a) vs f16 \(b)")
+        let same = try run(["weights", "convert", full, "--dtype", "f16", "--out", full])
+        #expect(same.status != 0 && same.err.contains("must name a new file"))
     }
 
     @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
