@@ -77,6 +77,11 @@ enum Optimizer {
 
     /// Global L2 norm of the gradients (accumulated in Double, in a fixed order).
     static func globalNorm(_ g: UnsafePointer<Float>, count: Int) -> Float {
+        Float(sumOfSquares(g, count: count).squareRoot())
+    }
+
+    /// Sum of g[i]^2 in Double, four running sums then the tail, in a fixed order.
+    static func sumOfSquares(_ g: UnsafePointer<Float>, count: Int) -> Double {
         var lanes = (0.0, 0.0, 0.0, 0.0)
         var i = 0
         while i + 4 <= count {
@@ -86,16 +91,34 @@ enum Optimizer {
         }
         var sum = lanes.0 + lanes.1 + lanes.2 + lanes.3
         while i < count { sum += Double(g[i] * g[i]); i += 1 }
-        return Float(sum.squareRoot())
+        return sum
     }
 
     /// PyTorch's clip_grad_norm_: if the norm exceeds `maxNorm`, scale by maxNorm / (norm + 1e-6).
     /// Returns the norm before clipping.
+    ///
+    /// With `halves`, the two halves of the buffer (boundary a multiple of 16) are summed on the
+    /// caller and the worker and then added: a different rounding than one pass, so only callers
+    /// that always split (two-lane learners) use it.
     @discardableResult
-    static func clip(_ g: UnsafeMutablePointer<Float>, count: Int, maxNorm: Float) -> Float {
-        let norm = globalNorm(g, count: count)
+    static func clip(_ g: UnsafeMutablePointer<Float>, count: Int, maxNorm: Float, halves worker: WorkerThread? = nil) -> Float {
+        let norm: Float
+        if let worker, count >= 32 {
+            // Each thread writes its own slot of a stack buffer.
+            norm = withUnsafeTemporaryAllocation(of: Double.self, capacity: 2) { partial in
+                worker.run { part in
+                    let r = half(part, of: count, align: 16)
+                    partial[part] = sumOfSquares(g + r.lowerBound, count: r.count)
+                }
+                return Float((partial[0] + partial[1]).squareRoot())
+            }
+        } else {
+            norm = globalNorm(g, count: count)
+        }
         let scale = maxNorm / (norm + 1e-6)
-        if scale < 1 { for i in 0..<count { g[i] *= scale } }
+        if scale < 1 {
+            splitWork(worker, count: count, align: 16) { r in for i in r { g[i] *= scale } }
+        }
         return norm
     }
 }

@@ -108,7 +108,7 @@ public final class QLearner {
     private var targetPatchStale = true
     /// Element-wise work runs on two threads when OpenBLAS has more than one (results identical).
     let workerThread = WorkerThread()
-    private var worker: WorkerThread? { BLAS.threads > 1 ? workerThread : nil }
+    private var worker: WorkerThread? { lanes == 2 || BLAS.threads > 1 ? workerThread : nil }
     /// 1: an update runs as one piece (GEMMs threaded by OpenBLAS). 2: it runs as two halves of
     /// the batch side by side (see `update`).
     public let lanes: Int
@@ -301,7 +301,7 @@ public final class QLearner {
         }}}}}}}
             // Clip, step.
             if let maxNorm = gradientClipNorm {
-                stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm)
+                stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm, halves: lanes == 2 ? worker : nil)
             }
             updateCount += 1
             moment1.withBase { m1 in

@@ -116,10 +116,15 @@ public final class Trainer {
         let env = try AtariEnvironment(game: settings.game, emulator: protocolSettings.emulator,
                                        preprocessing: protocolSettings.preprocessing, seed: settings.seed,
                                        romDirectory: romDirectory)
-        // With two or more BLAS threads, each update runs as two half-batches side by side (about
-        // a quarter faster on two cores). One thread keeps the single-piece update.
+        // With two or more BLAS threads, each update runs as two half-batches side by side, one per
+        // core, and OpenBLAS itself then runs single-threaded for the whole run: its idle pool
+        // threads spin (sched_yield) after every threaded call and would take a core from the
+        // lanes; acting, a few hundred microseconds per step, does not need them. One BLAS thread
+        // keeps the single-piece update.
+        let lanes = BLAS.threads >= 2 ? 2 : 1
+        if lanes == 2 { BLAS.setThreads(1) }
         let agent = try DQNAgent(config: agentConfig, actionCount: env.actionCount, seed: settings.seed, name: settings.agent,
-                                 learnerLanes: BLAS.threads >= 2 ? 2 : 1)
+                                 learnerLanes: lanes)
         let store = CheckpointStore(directory: runDirectory.appendingPathComponent("checkpoints"), keep: settings.keepCheckpoints)
         let metrics = try MetricsLog(directory: runDirectory)
         defer { metrics.close() }

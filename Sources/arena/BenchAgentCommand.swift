@@ -156,6 +156,8 @@ enum AgentBenchmark {
             batch.rewards[i] = Float(Int(generator.next() % 3)) - 1
             batch.discounts[i] = 0.99
         }
+        // As the trainer runs it: two lanes with OpenBLAS single-threaded throughout.
+        if learner.lanes == 2 { BLAS.setThreads(1) }
         for _ in 0..<5 { learner.update(batch) }
         var updateTimes: [Double] = [], updateCPU: [Double] = []
         for _ in 0..<updates {
@@ -164,6 +166,8 @@ enum AgentBenchmark {
             updateTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             updateCPU.append((processCPUSeconds() - cpuStart) * 1e3)
         }
+        // Acting is measured with the requested OpenBLAS threads (the figure).
+        BLAS.setThreads(threads)
         var q = [Float](repeating: 0, count: network.actions)
         var actTimes: [Double] = []
         batch.observations.withUnsafeBufferPointer { obs in
