@@ -106,7 +106,8 @@ public final class QLearner {
     let targetPatch: FloatArena
     private var onlinePatchStale = true
     private var targetPatchStale = true
-    /// Element-wise work runs on two threads when OpenBLAS has more than one (results identical).
+    /// Element-wise work runs on two threads when OpenBLAS has more than one or the update has two
+    /// lanes (results identical to one thread, except the two-lane gradient norm, see `Optimizer.clip`).
     let workerThread = WorkerThread()
     private var worker: WorkerThread? { lanes == 2 || BLAS.threads > 1 ? workerThread : nil }
     /// 1: an update runs as one piece (GEMMs threaded by OpenBLAS). 2: it runs as two halves of
