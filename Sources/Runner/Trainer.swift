@@ -123,6 +123,8 @@ public final class Trainer {
         // keeps the single-piece update.
         let lanes = BLAS.threads >= 2 ? 2 : 1
         if lanes == 2 { BLAS.setThreads(1) }
+        hooks.log(lanes == 2 ? "Updates: two half-batches side by side (2 lanes, OpenBLAS single-threaded)."
+                             : "Updates: one piece (1 lane, OpenBLAS with 1 thread).")
         let agent = try DQNAgent(config: agentConfig, actionCount: env.actionCount, seed: settings.seed, name: settings.agent,
                                  learnerLanes: lanes)
         let store = CheckpointStore(directory: runDirectory.appendingPathComponent("checkpoints"), keep: settings.keepCheckpoints)

@@ -20,23 +20,28 @@ import TestSupport
         return url
     }
 
-    func start(_ out: URL, agent: URL) throws -> Process {
+    func start(_ out: URL, agent: URL, threads: Int = 1, log: URL? = nil) throws -> Process {
         let p = Process()
         p.executableURL = arena
         p.arguments = ["train", "--game", "breakout", "--agent", agent.path, "--steps", "600", "--iteration-steps", "150",
                        "--eval-episodes", "1", "--final-eval-episodes", "1", "--seed", "3", "--out", out.path, "--plain"]
         var env = ProcessInfo.processInfo.environment
-        env["OPENBLAS_NUM_THREADS"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = String(threads)
         env["ARENA_ROM_DIR"] = testROMDirectory.path
         p.environment = env
-        p.standardOutput = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            p.standardOutput = try FileHandle(forWritingTo: log)
+        } else {
+            p.standardOutput = FileHandle.nullDevice
+        }
         p.standardError = FileHandle.nullDevice
         try p.run()
         return p
     }
 
-    func runToEnd(_ out: URL, agent: URL) throws -> Int32 {
-        let p = try start(out, agent: agent)
+    func runToEnd(_ out: URL, agent: URL, threads: Int = 1, log: URL? = nil) throws -> Int32 {
+        let p = try start(out, agent: agent, threads: threads, log: log)
         p.waitUntilExit()
         return p.terminationStatus
     }
@@ -79,6 +84,28 @@ import TestSupport
         let summary = try JSONDecoder().decode(EvaluationSummary.self,
                                                from: Data(contentsOf: killed.appendingPathComponent("breakout/tiny/3/evaluation.json")))
         #expect(summary.agentSteps == 600)
+    }
+
+    /// With two threads the trainer runs its updates in two lanes; a run stopped and resumed
+    /// that way ends bit-identical to an uninterrupted two-thread run.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena").path),
+                   "needs the arena executable built beside the tests (make test builds it)"))
+    func twoLaneRunResumesBitIdentical() throws {
+        let root = try makeTemporaryDirectory("lanes")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let agent = try writeAgent(in: root)
+        let reference = root.appendingPathComponent("reference"), stopped = root.appendingPathComponent("stopped")
+        let log = root.appendingPathComponent("reference.log")
+        #expect(try runToEnd(reference, agent: agent, threads: 2, log: log) == 0)
+        #expect(try String(contentsOf: log, encoding: .utf8).contains("2 lanes"))
+
+        let p = try start(stopped, agent: agent, threads: 2)
+        try waitForCheckpoint(stopped.appendingPathComponent("breakout/tiny/3"), atLeast: 150, process: p)
+        usleep(200_000)
+        if p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        p.waitUntilExit()
+        #expect(try runToEnd(stopped, agent: agent, threads: 2) == 0)
+        #expect(try weights(reference) == weights(stopped))
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena").path),
