@@ -1,43 +1,16 @@
 #!/usr/bin/env python3
 """Check a Q-network weights file written by AtariArena against an independent numpy forward pass.
 
-The file must load into this PyTorch module with ``load_state_dict`` (same names, same shapes):
+The file must load with ``load_state_dict`` (same names, same shapes) into the PyTorch module
+``NatureQNetwork`` of Benchmarks/pytorch_reference.py (Mnih et al. 2015's layers named conv1,
+conv2, conv3, then fc1 and fc2, or with a dueling head fc1_value, fc1_advantage, value and
+advantage; its forward scales the uint8 input by 1/255):
 
-    import torch
-    from torch import nn
-
-    class NatureQNetwork(nn.Module):
-        def __init__(self, actions: int, dueling: bool = False):
-            super().__init__()
-            self.dueling = dueling
-            self.conv1 = nn.Conv2d(4, 32, kernel_size=8, stride=4)   # 4x84x84 -> 32x20x20
-            self.conv2 = nn.Conv2d(32, 64, kernel_size=4, stride=2)  # -> 64x9x9
-            self.conv3 = nn.Conv2d(64, 64, kernel_size=3, stride=1)  # -> 64x7x7 = 3136
-            if dueling:
-                self.fc1_value = nn.Linear(3136, 512)
-                self.fc1_advantage = nn.Linear(3136, 512)
-                self.value = nn.Linear(512, 1)
-                self.advantage = nn.Linear(512, actions)
-            else:
-                self.fc1 = nn.Linear(3136, 512)
-                self.fc2 = nn.Linear(512, actions)
-
-        def forward(self, x):  # x: uint8 [N, 4, 84, 84]
-            x = x.float() / 255.0
-            x = torch.relu(self.conv1(x))
-            x = torch.relu(self.conv2(x))
-            x = torch.relu(self.conv3(x))
-            x = torch.flatten(x, 1)
-            if self.dueling:
-                v = self.value(torch.relu(self.fc1_value(x)))
-                a = self.advantage(torch.relu(self.fc1_advantage(x)))
-                return v + a - a.mean(dim=1, keepdim=True)
-            return self.fc2(torch.relu(self.fc1(x)))
-
-    # model.load_state_dict(safetensors.torch.load_file("weights.safetensors"))
+    model = NatureQNetwork(actions, dueling)
+    model.load_state_dict(safetensors.torch.load_file("weights.safetensors"))
 
 This script needs only ``safetensors`` and ``numpy`` (pip install safetensors numpy). It reads the
-file with safetensors' own reader, checks names, dtypes and shapes against the module above,
+file with safetensors' own reader, checks names, dtypes and shapes against that module's,
 recomputes the Q-values of a uint8 observation array (.npy, [4,84,84] or [N,4,84,84]) with a
 convolution written out in numpy (float64), and compares them with the expected Q-values (a JSON
 list, or list of lists, as printed by ``arena weights q``) within a tolerance.
