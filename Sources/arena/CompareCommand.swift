@@ -33,6 +33,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "CSV of reference scores (columns game,random,human,dqn_nature) instead of the built-in table.")
     var referenceTable: String?
 
+    @Flag(help: "Also compare runs still in progress, scored by their latest iteration's evaluation (the report names them).")
+    var includeUnfinished = false
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("Give at least one run folder or results folder, e.g. arena compare results.") }
         if !["dqn_nature", "none"].contains(reference) {
@@ -55,11 +58,11 @@ struct CompareCommand: ParsableCommand {
             table = Self.catalogReferenceScores(games: games)
         }
         let options = CompareOptions(reference: table, showDQNNature: reference == "dqn_nature",
-                                     bootstrap: StratifiedBootstrap(reps: reps, seed: seed))
+                                     bootstrap: StratifiedBootstrap(reps: reps, seed: seed), includeUnfinished: includeUnfinished)
         let comparison = try Comparison.load(paths: urls, options: options)
         if comparison.groups.isEmpty {
             let reasons = comparison.skipped.map { "  \($0.folder.path): \($0.reason)" }.joined(separator: "\n")
-            throw ValidationError("None of the \(folders.count) run folder(s) holds a finished run:\n\(reasons)")
+            throw ValidationError("None of the \(folders.count) run folder(s) holds a finished run\(includeUnfinished ? " or an evaluated iteration" : " (--include-unfinished compares runs in progress)"):\n\(reasons)")
         }
         let report = CompareReport(comparison)
         let outURL = URL(fileURLWithPath: out)
@@ -70,6 +73,7 @@ struct CompareCommand: ParsableCommand {
         for g in comparison.groups {
             let parts = AggregateMetric.allCases.map { m in "\(m.title) \(g.aggregates[m].map(CompareReport.estimate) ?? "n/a")" }
             print("\(g.key.label): \(g.rows.count) game(s), \(g.runs.count) run(s); " + parts.joined(separator: "; "))
+            for n in g.notes { print("  note: \(n)") }
         }
         print("wrote \(files.count) file(s) to \(outURL.path) (open \(outURL.appendingPathComponent("report.html").path))")
     }

@@ -50,10 +50,14 @@ public struct CompareOptions: Sendable {
     public var bootstrap: StratifiedBootstrap
     /// Performance-profile thresholds; nil picks 0...max(1, ceil(best HNS)) capped at 8, 41 points.
     public var taus: [Double]?
+    /// Score runs still in progress by their latest iteration's evaluation instead of leaving them
+    /// out (each group then says which runs, and at how many agent steps).
+    public var includeUnfinished: Bool
 
     public init(reference: ReferenceTable, showDQNNature: Bool = true, bootstrap: StratifiedBootstrap = StratifiedBootstrap(),
-                taus: [Double]? = nil) {
+                taus: [Double]? = nil, includeUnfinished: Bool = false) {
         self.reference = reference; self.showDQNNature = showDQNNature; self.bootstrap = bootstrap; self.taus = taus
+        self.includeUnfinished = includeUnfinished
     }
 }
 
@@ -71,11 +75,16 @@ public struct Comparison: Sendable {
         var skipped: [(URL, String)] = []
         var byKey: [RunGroupKey: [ComparedRun]] = [:]
         var seen: [String: URL] = [:]
-        for r in allRuns {
-            guard case .complete = r.completion, r.finalMean != nil else {
-                if case let .incomplete(reason) = r.completion { skipped.append((r.folder, reason)) }
-                continue
+        for var r in allRuns {
+            if case let .incomplete(reason) = r.completion {
+                guard options.includeUnfinished, let last = r.curve.last else {
+                    skipped.append((r.folder, reason))
+                    continue
+                }
+                r.finalMean = last.evalMeanReturn
+                r.interimAgentSteps = last.agentSteps
             }
+            guard r.finalMean != nil else { continue }
             // The same (game, agent, protocol, seed) twice (a copied results folder) would count twice.
             let id = "\(r.game)/\(r.agent)/\(r.protocolName)/\(r.seed)"
             if let first = seen[id] {
@@ -172,6 +181,12 @@ public struct Comparison: Sendable {
                 let dm = ScoreMatrix(games: m.games, rows: [dqnScores])
                 dqn = Dictionary(uniqueKeysWithValues: AggregateMetric.allCases.map { ($0, $0.evaluate(dm)) })
             }
+        }
+        let interim = runs.filter { $0.interimAgentSteps != nil }.sorted { ($0.game, $0.seed) < ($1.game, $1.seed) }
+        if !interim.isEmpty {
+            notes.append("\(interim.count) run(s) still in progress, scored by their latest iteration's evaluation (fewer "
+                + "episodes than a final one): " + interim.map { "\($0.game) seed \($0.seed) at \($0.interimAgentSteps ?? 0) agent steps" }
+                .joined(separator: "; ") + ".")
         }
         if matrix?.runCount == 1 {
             notes.append("One run per game: the bootstrap over runs has nothing to resample, so the aggregate intervals collapse to the point.")

@@ -32,6 +32,9 @@ public struct ComparedRun: Equatable, Sendable {
     /// Learning curve from `metrics.jsonl` iteration rows (or eval episode rows when those lack it).
     public var curve: [CurvePoint]
     public var completion: RunCompletion
+    /// Set when compare scores an unfinished run by its latest iteration's evaluation
+    /// (`--include-unfinished`): the agent steps of that iteration. Nil for a final evaluation.
+    public var interimAgentSteps: Int? = nil
 
     public init(folder: URL, game: String, agent: String, seed: Int, protocolName: String, finalMean: Double?,
                 budgetAgentSteps: Int?, curve: [CurvePoint], completion: RunCompletion) {

@@ -51,6 +51,24 @@ struct CompareReportTests {
         #expect(!RunFolders.completion(of: Self.runs.appendingPathComponent("nature/nothing/here/1")).isComplete)
     }
 
+    @Test("unfinished runs are left out unless asked for; then their latest iteration's evaluation counts and the group says so")
+    func unfinishedRuns() throws {
+        let nature = Self.runs.appendingPathComponent("nature")
+        let plain = try comparison([nature])
+        #expect(plain.skipped.contains { $0.folder.path.hasSuffix("breakout/dqn-a/4") })
+        let options = CompareOptions(reference: Self.reference, bootstrap: StratifiedBootstrap(reps: 500, seed: 5),
+                                     includeUnfinished: true)
+        let c = try Comparison.load(paths: [nature], options: options)
+        #expect(!c.skipped.contains { $0.folder.path.hasSuffix("breakout/dqn-a/4") })
+        let group = try #require(c.groups.first { $0.key.agent == "dqn-a" })
+        let breakout = try #require(group.rows.first { $0.game == "breakout" })
+        #expect(breakout.seeds == [1, 2, 3, 4])
+        #expect(breakout.scores.last == 94.0)  // seed 4's only iteration: eval_mean_return 94 at 500 steps
+        #expect(group.notes.contains { $0.contains("1 run(s) still in progress") && $0.contains("breakout seed 4 at 500 agent steps") })
+        let finished = try #require(try comparison([nature]).groups.first { $0.key.agent == "dqn-a" })
+        #expect(!finished.notes.contains { $0.contains("still in progress") })
+    }
+
     @Test("a missing path is an error that says what to give")
     func missingPath() {
         #expect(throws: RunFolderError.self) { try RunFolders.find(under: [Self.runs.appendingPathComponent("nope")]) }
