@@ -80,7 +80,12 @@ public struct LocalSweep {
                 signal(sig, SIG_IGN)
                 let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
                 src.setEventHandler { [control] in
-                    progress("sweep: interrupted; stopping the running tasks (run the same command again to resume)")
+                    if control.isInterrupted {
+                        progress("sweep: second interrupt; killing the running tasks now (they resume from their last checkpoint)")
+                    } else {
+                        progress("sweep: interrupted; the running tasks save a checkpoint and stop "
+                            + "(interrupt again to kill them at once; run the same command again to resume)")
+                    }
                     control.interrupt()
                 }
                 src.resume()
@@ -231,25 +236,33 @@ final class OutcomeBox: @unchecked Sendable {
 ///
 /// Foundation starts each child as the leader of its own process group, so the terminal's Ctrl-C
 /// does not reach it: the sweep forwards the stop to each whole group (the task and anything it
-/// started), SIGTERM first and SIGKILL after a grace period.
+/// started), SIGTERM first and SIGKILL after a grace period. The grace period is long because
+/// `arena train` answers SIGTERM by writing a checkpoint, and hashing and writing a 1M-transition
+/// replay memory (about 7 GB) takes a minute or more; killing it earlier would throw away the
+/// work since the previous checkpoint. A second interrupt kills at once, as Ctrl-C twice does
+/// for `arena train` itself.
 public final class SweepControl: @unchecked Sendable {
     private let lock = NSLock()
     private var running = Set<Int32>()
     private var interrupted = false
     /// Seconds between SIGTERM and SIGKILL.
-    public var gracePeriod: Double = 10
+    public var gracePeriod: Double
 
-    public init() {}
+    public init(gracePeriod: Double = 300) { self.gracePeriod = gracePeriod }
 
     public var isInterrupted: Bool { lock.lock(); defer { lock.unlock() }; return interrupted }
 
-    /// Stops every running task and prevents new ones from starting.
+    /// Stops every running task (SIGTERM, SIGKILL after the grace period) and prevents new ones
+    /// from starting. Called a second time, kills the running tasks at once.
     public func interrupt() {
         lock.lock()
+        let again = interrupted
         interrupted = true
         let pids = running
         lock.unlock()
-        for pid in pids { stop(pid) }
+        for pid in pids where pid > 0 {
+            if again { kill(-pid, SIGKILL) } else { stop(pid) }
+        }
     }
 
     func register(_ pid: Int32) { lock.lock(); running.insert(pid); lock.unlock() }

@@ -15,7 +15,9 @@ struct TempFolder {
 /// A fake `arena train`: parses the same flags, writes a complete run folder (config.json with a
 /// budget of 10 agent steps, one iteration row reaching it, evaluation.json), and appends
 /// "game seed" to <out>/invocations.txt. Game `failgame` fails with exit status 3 after printing
-/// "boom" on stderr; `sleepgame` sleeps 30 s; `halfgame` exits 0 but leaves the run incomplete.
+/// "boom" on stderr; `sleepgame` sleeps 30 s; `savegame` sleeps 30 s but answers SIGTERM by
+/// "saving" for 2 s (a file `saved` in its run folder), as `arena train` writes a checkpoint;
+/// `halfgame` exits 0 but leaves the run incomplete.
 enum FakeTrainer {
     static let script = #"""
     #!/bin/sh
@@ -37,6 +39,7 @@ enum FakeTrainer {
     case "$G" in
       failgame) echo "boom" >&2; exit 3 ;;
       sleepgame) sleep 30 ;;
+      savegame) trap 'sleep 2; echo saved > "$D/saved"; exit 143' TERM; sleep 30 & wait $! ;;
     esac
     printf '{"game":"%s","agent":"%s","seed":%s,"protocol":"nature2015","budget_agent_steps":10}\n' "$G" "$NAME" "$S" > "$D/config.json"
     if [ "$G" = halfgame ]; then

@@ -122,6 +122,40 @@ struct SweepPlanTests {
         #expect(FakeTrainer.invocations(tmp.path + "/results") == ["sleepgame 1"])
     }
 
+    @Test("local: an interrupted task gets time to save its checkpoint; a second interrupt kills it at once")
+    func localInterruptGraceAndKill() throws {
+        for twice in [false, true] {
+            let tmp = try TempFolder("sweep-grace")
+            defer { tmp.cleanup() }
+            let (script, agent) = try FakeTrainer.install(in: tmp.url)
+            let results = tmp.path + "/results"
+            let p = SweepPlan(games: ["savegame"], seeds: [1], agentFile: agent, frames: 100, resultsRoot: results,
+                              command: .arenaTrain(executable: script))
+            let sweep = LocalSweep(plan: p, jobs: 1)
+            // Wait until the task runs (its run folder exists), then interrupt once or twice.
+            DispatchQueue.global().async {
+                let folder = results + "/savegame/dqn-test/1"
+                while !FileManager.default.fileExists(atPath: folder) { usleep(20_000) }
+                usleep(300_000)
+                sweep.control.interrupt()
+                if twice { usleep(300_000); sweep.control.interrupt() }
+            }
+            let start = Date()
+            let s = sweep.run(progress: { _ in })
+            let elapsed = Date().timeIntervalSince(start)
+            let saved = FileManager.default.fileExists(atPath: results + "/savegame/dqn-test/1/saved")
+            #expect(s.failures.count == 1)
+            #expect(s.failures.first?.reason.hasPrefix("interrupted") == true)
+            if twice {
+                #expect(!saved, "a second interrupt must kill the task before its 2 s save ends")
+                #expect(elapsed < 2.5)
+            } else {
+                #expect(saved, "the task was killed while saving; the grace period must outlast a checkpoint write")
+                #expect(elapsed >= 2)
+            }
+        }
+    }
+
     @Test("local: a command that cannot start is a failure, not a crash")
     func localMissingExecutable() throws {
         let tmp = try TempFolder("sweep-missing")
