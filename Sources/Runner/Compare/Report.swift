@@ -56,8 +56,12 @@ public struct CompareReport {
 
     var intro: [String] {
         let b = comparison.options.bootstrap
+        let runs = comparison.groups.flatMap(\.runs)
+        let unfinished = runs.filter { $0.interimAgentSteps != nil }.count
+        let counted = unfinished == 0 ? "\(runs.count) complete run(s)"
+            : "\(runs.count - unfinished) complete and \(unfinished) unfinished run(s)"
         return [
-            "\(comparison.groups.reduce(0) { $0 + $1.runs.count }) complete run(s) in \(comparison.groups.count) group(s) (agent, protocol); runs of different protocols are never pooled.",
+            "\(counted) in \(comparison.groups.count) group(s) (agent, protocol); runs of different protocols are never pooled.",
             "Per-game 95% intervals: Student-t over seeds, on the mean of each run's final evaluation score (needs 2+ seeds).",
             "Aggregates (rliable, Agarwal et al. 2021) on human-normalized scores (score - random) / (human - random): median and mean of per-game means, interquartile mean (IQM) and optimality gap (gamma = 1) over all runs x games; 95% intervals from a stratified bootstrap over runs, percentile method, \(b.reps) replications, seed \(b.seed).",
         ]

@@ -65,8 +65,12 @@ struct CompareReportTests {
         #expect(breakout.seeds == [1, 2, 3, 4])
         #expect(breakout.scores.last == 94.0)  // seed 4's only iteration: eval_mean_return 94 at 500 steps
         #expect(group.notes.contains { $0.contains("1 run(s) still in progress") && $0.contains("breakout seed 4 at 500 agent steps") })
-        let finished = try #require(try comparison([nature]).groups.first { $0.key.agent == "dqn-a" })
+        let runs = c.groups.reduce(0) { $0 + $1.runs.count }
+        #expect(CompareReport(c).markdown().contains("\(runs - 1) complete and 1 unfinished run(s) in"))
+        let finishedComparison = try comparison([nature])
+        let finished = try #require(finishedComparison.groups.first { $0.key.agent == "dqn-a" })
         #expect(!finished.notes.contains { $0.contains("still in progress") })
+        #expect(CompareReport(finishedComparison).markdown().contains("\(runs - 1) complete run(s) in"))
     }
 
     @Test("a missing path is an error that says what to give")
