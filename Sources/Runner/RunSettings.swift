@@ -63,11 +63,15 @@ public struct RunRecord: Codable, Equatable, Sendable {
     public var run: RunSettings
     public var agentConfig: DQNConfig
     public var protocolSettings: ProtocolSettings
+    /// How updates were split when the run started (1: one piece; 2: two half-batches side by
+    /// side). A resumed run keeps it whatever the machine's thread count, so it stays bit-exact.
+    /// Nil in runs recorded before it was stored; they take the thread count's choice.
+    public var learnerLanes: Int?
 
     enum CodingKeys: String, CodingKey {
         case game, agent, seed, `protocol`, run
         case arenaVersion = "arena_version", aleVersion = "ale_version", budgetAgentSteps = "budget_agent_steps"
-        case agentConfig = "agent_config", protocolSettings = "protocol_settings"
+        case agentConfig = "agent_config", protocolSettings = "protocol_settings", learnerLanes = "learner_lanes"
     }
 }
 

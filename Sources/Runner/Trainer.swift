@@ -51,6 +51,11 @@ public final class Trainer {
     public let runDirectory: URL
     public let romDirectory: URL?
     let protocolSettings: ProtocolSettings
+    /// Updates in one piece (1) or as two half-batches side by side (2): two when OpenBLAS has
+    /// two or more threads, unless the run folder recorded another choice when the run started.
+    private(set) var lanes: Int = BLAS.threads >= 2 ? 2 : 1
+    /// Set when the lane count came from the run folder rather than from this machine's threads.
+    private var lanesFromRecord = false
 
     public init(settings: RunSettings, agentConfig: DQNConfig, runDirectory: URL, romDirectory: URL? = nil) throws {
         try settings.validate()
@@ -69,7 +74,7 @@ public final class Trainer {
         RunRecord(game: settings.game, agent: settings.agent, seed: settings.seed, protocol: settings.protocol.rawValue,
                   arenaVersion: ArenaVersion.string, aleVersion: ArcadeEnvironment.aleVersion,
                   budgetAgentSteps: settings.budgetAgentSteps, run: settings, agentConfig: agentConfig,
-                  protocolSettings: protocolSettings)
+                  protocolSettings: protocolSettings, learnerLanes: lanes)
     }
 
     /// Creates the run folder and takes its lock, so no other process trains into it meanwhile.
@@ -97,8 +102,13 @@ public final class Trainer {
             mine.budgetAgentSteps = 0; theirs.budgetAgentSteps = 0
             mine.run.budgetAgentSteps = 0; theirs.run.budgetAgentSteps = 0
             mine.arenaVersion = ""; theirs.arenaVersion = ""
+            mine.learnerLanes = nil; theirs.learnerLanes = nil
             guard mine == theirs else {
                 throw RunError("The run folder \(runDirectory.path) holds a run with a different configuration (game, agent settings, protocol or seed); resume it with the same settings, or train into another folder with --out.")
+            }
+            if let recorded = existing.learnerLanes, recorded == 1 || recorded == 2 {
+                lanesFromRecord = recorded != lanes
+                lanes = recorded
             }
         }
         let encoder = JSONEncoder()
@@ -117,14 +127,15 @@ public final class Trainer {
                                        preprocessing: protocolSettings.preprocessing, seed: settings.seed,
                                        romDirectory: romDirectory)
         // With two or more BLAS threads, each update runs as two half-batches side by side, one per
-        // core, and OpenBLAS itself then runs single-threaded for the whole run: its idle pool
-        // threads spin (sched_yield) after every threaded call and would take a core from the
-        // lanes; acting, a few hundred microseconds per step, does not need them. One BLAS thread
-        // keeps the single-piece update.
-        let lanes = BLAS.threads >= 2 ? 2 : 1
-        if lanes == 2 { BLAS.setThreads(1) }
-        hooks.log(lanes == 2 ? "Updates: two half-batches side by side (2 lanes, OpenBLAS single-threaded)."
-                             : "Updates: one piece (1 lane, OpenBLAS with 1 thread).")
+        // core (`lanes`, fixed for the run's life by config.json). OpenBLAS itself runs
+        // single-threaded for the whole run: its idle pool threads spin (sched_yield) after every
+        // threaded call and would take a core from the lanes; acting, a few hundred microseconds
+        // per step, does not need them; and a one-lane run started on one thread stays bit-exact
+        // when resumed on a machine with more.
+        BLAS.setThreads(1)
+        let why = lanesFromRecord ? " as when this run started (kept on resume so the run stays bit-exact)" : ""
+        hooks.log(lanes == 2 ? "Updates: two half-batches side by side (2 lanes, OpenBLAS single-threaded)\(why)."
+                             : "Updates: one piece (1 lane, OpenBLAS with 1 thread)\(why).")
         let agent = try DQNAgent(config: agentConfig, actionCount: env.actionCount, seed: settings.seed, name: settings.agent,
                                  learnerLanes: lanes)
         let store = CheckpointStore(directory: runDirectory.appendingPathComponent("checkpoints"), keep: settings.keepCheckpoints)

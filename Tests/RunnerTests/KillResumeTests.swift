@@ -87,7 +87,8 @@ import TestSupport
     }
 
     /// With two threads the trainer runs its updates in two lanes; a run stopped and resumed
-    /// that way ends bit-identical to an uninterrupted two-thread run.
+    /// ends bit-identical to an uninterrupted two-thread run, even when resumed with one thread
+    /// (the run folder keeps the lane count it started with).
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena").path),
                    "needs the arena executable built beside the tests (make test builds it)"))
     func twoLaneRunResumesBitIdentical() throws {
@@ -104,7 +105,9 @@ import TestSupport
         usleep(200_000)
         if p.isRunning { kill(p.processIdentifier, SIGTERM) }
         p.waitUntilExit()
-        #expect(try runToEnd(stopped, agent: agent, threads: 2) == 0)
+        let resumeLog = root.appendingPathComponent("resume.log")
+        #expect(try runToEnd(stopped, agent: agent, threads: 1, log: resumeLog) == 0)
+        #expect(try String(contentsOf: resumeLog, encoding: .utf8).contains("2 lanes, OpenBLAS single-threaded) as when this run started"))
         #expect(try weights(reference) == weights(stopped))
     }
 
