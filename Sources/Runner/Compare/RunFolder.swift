@@ -158,6 +158,27 @@ public enum RunFolders {
                          budgetAgentSteps: budget, curve: curve, completion: completion)
     }
 
+    /// How far an unfinished run has got, for sweep status: "338.0k/1.00M agent steps, last
+    /// evaluation -12.3 at 300.0k". Nil when the folder has no metrics yet.
+    public static func progress(of folder: URL) -> String? {
+        let rows = readJSONLines(folder.appendingPathComponent(metricsFile))
+        let steps = rows.compactMap { double($0["agent_steps"]) }.max()
+        guard let steps else { return nil }
+        let config = try? readObject(folder.appendingPathComponent(configFile))
+        var text = ProgressFormat.count(Int(steps))
+        if let budget = double(config?["budget_agent_steps"]) { text += "/" + ProgressFormat.count(Int(budget)) }
+        text += " agent steps"
+        let evals = rows.filter { ($0["kind"] as? String) == "iteration" }
+            .compactMap { row -> (Double, Double)? in
+                guard let s = double(row["agent_steps"]), let r = double(row["eval_mean_return"]) else { return nil }
+                return (s, r)
+            }
+        if let last = evals.max(by: { $0.0 < $1.0 }) {
+            text += ", last evaluation \(ProgressFormat.fixed(last.1, 1)) at \(ProgressFormat.count(Int(last.0)))"
+        }
+        return text
+    }
+
     /// Completion alone (what the sweep needs to skip finished runs).
     public static func completion(of folder: URL) -> RunCompletion {
         guard FileManager.default.fileExists(atPath: folder.path) else { return .incomplete(reason: "not started") }

@@ -139,6 +139,7 @@ public struct LocalSweep {
                 } else if FileManager.default.fileExists(atPath: folder.path) {
                     st.state = .failed; st.detail = "not running, incomplete: \(reason)"
                 }
+                if let p = RunFolders.progress(of: folder) { st.detail += "; " + p }
             }
             return st
         }

@@ -344,6 +344,9 @@ public struct SlurmSweep {
                 } else {
                     st.detail = "not known to the scheduler; " + { if case let .incomplete(r) = completion { return r }; return "" }()
                 }
+                if !completion.isComplete, let p = RunFolders.progress(of: URL(fileURLWithPath: task.runFolder)) {
+                    st.detail += "; " + p
+                }
                 out.append(st)
             }
         }

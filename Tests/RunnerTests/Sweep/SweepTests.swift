@@ -87,10 +87,21 @@ struct SweepPlanTests {
         let wider = SweepPlan(games: ["pong", "failgame", "breakout", "boxing"], seeds: [1], agentFile: agent, frames: 100,
                               resultsRoot: results, command: p.command)
         // breakout: a train process holds its folder's lock.
-        let lock = try RunFolderLock(directory: URL(fileURLWithPath: wider.runFolder(game: "breakout", seed: 1)))
+        let breakout = URL(fileURLWithPath: wider.runFolder(game: "breakout", seed: 1))
+        let lock = try RunFolderLock(directory: breakout)
         defer { lock.release() }
+        // ... and is partway: two iterations of 50k and a training episode after them, of 1M steps.
+        try Data(#"{"game":"breakout","agent":"dqn-test","seed":1,"protocol":"nature2015","budget_agent_steps":1000000}"#.utf8)
+            .write(to: breakout.appendingPathComponent("config.json"))
+        try Data(("""
+            {"kind":"iteration","iteration":0,"agent_steps":50000,"eval_mean_return":1.5}
+            {"kind":"iteration","iteration":1,"agent_steps":100000,"eval_mean_return":-12.34}
+            {"kind":"episode","phase":"train","iteration":2,"agent_steps":123456,"return":3}
+
+            """).utf8).write(to: breakout.appendingPathComponent("metrics.jsonl"))
         let s = LocalSweep.status(wider)
         #expect(s.map(\.state) == [.completed, .failed, .running, .pending])
+        #expect(s[2].detail == "arena train holds the run folder; 123.5k/1.00M agent steps, last evaluation -12.3 at 100.0k")
         #expect(s[1].detail.hasPrefix("not running, incomplete: no evaluation.json"))
         #expect(s[1].log == results + "/failgame/dqn-test/1/train.log")
         lock.release()
