@@ -226,6 +226,7 @@ public final class Trainer {
 
             // Evaluation phase: fresh environments, seeds derived from the run seed and iteration.
             let iteration = state.iteration
+            let evalStart = clock.seconds
             let evals = try Evaluator.run(agent: try evaluationAgent(copying: agent, phase: "iteration-\(iteration)"), game: settings.game, settings: protocolSettings,
                                           episodes: settings.evalEpisodes, runSeed: settings.seed,
                                           phase: "iteration-\(iteration)", romDirectory: romDirectory) { i, e in
@@ -246,6 +247,10 @@ public final class Trainer {
                 evalEpisodes: evals.count, evalHumanNormalized: evals.isEmpty ? nil : summary.humanNormalized,
                 loss: stats.lastLoss, qMean: stats.lastQMean, epsilon: stats.epsilon, stepsPerSecond: trainRate,
                 wallSeconds: wall())))
+            hooks.log(ProgressFormat.iterationSummary(
+                iteration: iteration, agentSteps: state.agentSteps, evaluation: evals.isEmpty ? nil : summary,
+                trainMeanReturn: trainMean, trainEpisodes: state.iterationReturns.count,
+                trainStepsPerSecond: trainRate, evalSeconds: clock.seconds - evalStart))
             let step = state.agentSteps
             if let trainMean { tb.scalar("train/mean_return", trainMean, step: step) }
             if !evals.isEmpty {

@@ -127,6 +127,8 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         resumeHooks.log = { logs.append($0) }
         #expect(try Trainer(settings: s, agentConfig: c, runDirectory: b, romDirectory: testROMDirectory).run(hooks: resumeHooks) == .finished)
         #expect(logs.contains { $0.contains("from checkpoint at 220") })
+        // The iteration the resumed run finishes is announced with its evaluation.
+        #expect(logs.contains { $0.hasPrefix("iter 1 done | 300 steps | eval ") && $0.contains(" over 1 episode, human-normalized ") })
         #expect(try fileBytes(a.appendingPathComponent("weights.safetensors")) == fileBytes(b.appendingPathComponent("weights.safetensors")))
         let ma = try comparableMetrics(a), mb = try comparableMetrics(b)
         #expect(ma == mb, "metrics differ: \(zip(ma, mb).filter { $0 != $1 }.prefix(2)) counts \(ma.count) vs \(mb.count)")

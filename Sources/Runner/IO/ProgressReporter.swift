@@ -150,6 +150,27 @@ public enum ProgressFormat {
         return parts.joined(separator: " | ")
     }
 
+    /// The line printed when an iteration ends: its evaluation and how its training went.
+    /// "iter 6 done | 350.0k steps | eval -11.5 ± 4.9 over 10 episodes, human-normalized 0.261 |
+    ///  train return -14.4 over 7 episodes | 78 steps/s | eval took 1m22s"
+    public static func iterationSummary(iteration: Int, agentSteps: Int, evaluation: EvaluationSummary?,
+                                        trainMeanReturn: Double?, trainEpisodes: Int,
+                                        trainStepsPerSecond: Double?, evalSeconds: Double) -> String {
+        var parts = ["iter \(iteration) done", "\(count(agentSteps)) steps"]
+        if let e = evaluation {
+            var text = "eval \(fixed(e.mean, 1)) ± \(fixed(e.std, 1)) over \(e.episodes.count) episode\(e.episodes.count == 1 ? "" : "s")"
+            if let h = e.humanNormalized { text += ", human-normalized \(fixed(h, 3))" }
+            parts.append(text)
+        } else {
+            parts.append("no evaluation episodes")
+        }
+        parts.append(trainEpisodes == 0 ? "no training episode ended"
+                     : "train return \(fixed(trainMeanReturn, 1)) over \(trainEpisodes) episode\(trainEpisodes == 1 ? "" : "s")")
+        parts.append("\(fixed(trainStepsPerSecond, 0)) steps/s")
+        if evaluation != nil { parts.append("eval took \(duration(evalSeconds))") }
+        return parts.joined(separator: " | ")
+    }
+
     private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 }
 

@@ -8,6 +8,22 @@ import Testing
         (3600, "1h00m"), (3720, "1h02m"), (86_399, "23h59m"), (97_259, "1d03h"),
     ]
 
+    @Test func iterationSummaryLine() {
+        func episode(_ score: Double) -> EvaluatedEpisode {
+            EvaluatedEpisode(score: score, length: 100, frames: 400, truncated: false, environmentSeed: 1,
+                             actions: [], rewards: [], finalStateChecksum: "")
+        }
+        let e = EvaluationSummary(game: "pong", protocol: "nature2015", agent: "a", seed: 1, agentSteps: 350_000,
+                                  episodes: [episode(3), episode(5)])
+        #expect(ProgressFormat.iterationSummary(iteration: 6, agentSteps: 350_000, evaluation: e, trainMeanReturn: -14.43,
+                                                trainEpisodes: 7, trainStepsPerSecond: 78.4, evalSeconds: 82)
+                == "iter 6 done | 350.0k steps | eval 4.0 ± 1.4 over 2 episodes, human-normalized 0.700 | "
+                + "train return -14.4 over 7 episodes | 78 steps/s | eval took 1m22s")
+        #expect(ProgressFormat.iterationSummary(iteration: 0, agentSteps: 500, evaluation: nil, trainMeanReturn: nil,
+                                                trainEpisodes: 0, trainStepsPerSecond: nil, evalSeconds: 0)
+                == "iter 0 done | 500 steps | no evaluation episodes | no training episode ended | -- steps/s")
+    }
+
     @Test(arguments: durationCases)
     func durations(seconds: Double, expected: String) {
         #expect(ProgressFormat.duration(seconds) == expected)
