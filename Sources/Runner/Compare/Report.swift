@@ -110,6 +110,28 @@ public struct CompareReport {
         return Table(header: header, rows: rows)
     }
 
+    /// Each compared run: its score and what it cost on the machine that trained it.
+    var runsTable: Table {
+        let rows: [[String]] = comparison.groups.flatMap { g in
+            g.runs.sorted { ($0.game, $0.seed) < ($1.game, $1.seed) }.map { r in
+                let score = r.finalMean.map { Self.num($0, 2) + (r.interimAgentSteps != nil ? " (unfinished)" : "") } ?? "n/a"
+                let c = r.cost
+                return [g.key.label, r.game, "\(r.seed)", score,
+                        c.map { ProgressFormat.count($0.agentSteps) } ?? "n/a",
+                        c?.frames.map { ProgressFormat.count($0) } ?? "n/a",
+                        c.map { ProgressFormat.duration($0.wallSeconds) } ?? "n/a",
+                        c?.trainingStepsPerSecond.map { Self.num($0, 1) } ?? "n/a",
+                        c?.overallStepsPerSecond.map { Self.num($0, 1) } ?? "n/a"]
+            }
+        }
+        return Table(header: ["Group", "Game", "Seed", "Score", "Agent steps", "Frames", "Wall time",
+                              "Steps/s (training)", "Steps/s (overall)"], rows: rows)
+    }
+
+    static let runsNote = "Agent steps, frames and wall time up to each run's last iteration (training, "
+        + "per-iteration evaluations and checkpoints, summed over resumes; the final evaluation is not included). "
+        + "Steps/s (training): agent steps over the training phases' time; (overall): over the wall time."
+
     var skippedLines: [String] { comparison.skipped.map { "\($0.folder.path): \($0.reason)" } }
 
     // MARK: - Markdown
@@ -131,6 +153,7 @@ public struct CompareReport {
             for n in g.notes { s += "> Note: \(n)\n\n" }
             s += Self.markdownTable(gameTable(g)) + "\n"
         }
+        s += "## Runs\n\n\(Self.runsNote)\n\n" + Self.markdownTable(runsTable) + "\n"
         if !skippedLines.isEmpty {
             s += "## Runs left out\n\n"
             for l in skippedLines { s += "- \(l)\n" }
@@ -185,6 +208,7 @@ public struct CompareReport {
             for n in g.notes { s += "<p class=\"note\">Note: \(e(n))</p>\n" }
             s += Self.htmlTable(gameTable(g))
         }
+        s += "<h2>Runs</h2>\n<p>\(e(Self.runsNote))</p>\n" + Self.htmlTable(runsTable)
         if !skippedLines.isEmpty {
             s += "<h2>Runs left out</h2>\n<ul>\n" + skippedLines.map { "<li>\(e($0))</li>\n" }.joined() + "</ul>\n"
         }

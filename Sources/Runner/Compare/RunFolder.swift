@@ -19,6 +19,18 @@ public enum RunCompletion: Equatable, Sendable {
     public var isComplete: Bool { self == .complete }
 }
 
+/// What a run cost on the machine that trained it, from its iteration rows.
+public struct RunCost: Equatable, Sendable {
+    public var agentSteps: Int
+    public var frames: Int?
+    public var wallSeconds: Double
+    /// Training-phase agent steps per second: steps over the time the iterations' training
+    /// phases took (each iteration's steps divided by its `steps_per_second`).
+    public var trainingStepsPerSecond: Double?
+    /// Agent steps per wall-clock second, evaluations and checkpoints included.
+    public var overallStepsPerSecond: Double? { wallSeconds > 0 ? Double(agentSteps) / wallSeconds : nil }
+}
+
 /// What compare reads from one run folder `results/<game>/<agent>/<seed>/`.
 public struct ComparedRun: Equatable, Sendable {
     public var folder: URL
@@ -35,6 +47,11 @@ public struct ComparedRun: Equatable, Sendable {
     /// Set when compare scores an unfinished run by its latest iteration's evaluation
     /// (`--include-unfinished`): the agent steps of that iteration. Nil for a final evaluation.
     public var interimAgentSteps: Int? = nil
+    /// Cost of the run up to its last iteration row (nil without one): agent steps and frames
+    /// trained, wall-clock seconds (training, per-iteration evaluations and checkpoints, across
+    /// resumes; the final evaluation is not included), and agent steps per second of the
+    /// training phases alone.
+    public var cost: RunCost? = nil
 
     public init(folder: URL, game: String, agent: String, seed: Int, protocolName: String, finalMean: Double?,
                 budgetAgentSteps: Int?, curve: [CurvePoint], completion: RunCompletion) {
@@ -154,8 +171,27 @@ public enum RunFolders {
         } else {
             completion = .complete
         }
-        return ComparedRun(folder: folder, game: game, agent: agent, seed: seed, protocolName: proto, finalMean: finalMean,
-                         budgetAgentSteps: budget, curve: curve, completion: completion)
+        var run = ComparedRun(folder: folder, game: game, agent: agent, seed: seed, protocolName: proto, finalMean: finalMean,
+                              budgetAgentSteps: budget, curve: curve, completion: completion)
+        run.cost = cost(iterations: iterations)
+        return run
+    }
+
+    /// Steps, frames and time from iteration rows (sorted by agent steps here).
+    static func cost(iterations: [[String: Any]]) -> RunCost? {
+        let rows = iterations.compactMap { row -> (steps: Int, frames: Int?, wall: Double?, rate: Double?)? in
+            guard let steps = double(row["agent_steps"]) else { return nil }
+            return (Int(steps), double(row["frames"]).map { Int($0) }, double(row["wall_seconds"]), double(row["steps_per_second"]))
+        }.sorted { $0.steps < $1.steps }
+        guard let last = rows.last, let wall = last.wall else { return nil }
+        var trainSeconds = 0.0, previous = 0, timed = true
+        for r in rows {
+            guard let rate = r.rate, rate > 0 else { timed = false; break }
+            trainSeconds += Double(r.steps - previous) / rate
+            previous = r.steps
+        }
+        return RunCost(agentSteps: last.steps, frames: last.frames, wallSeconds: wall,
+                       trainingStepsPerSecond: timed && trainSeconds > 0 ? Double(last.steps) / trainSeconds : nil)
     }
 
     /// How far an unfinished run has got, for sweep status: "338.0k/1.00M agent steps, last

@@ -105,6 +105,27 @@ struct CompareReportTests {
         }
     }
 
+    @Test("run cost: steps, frames, wall time and steps/s from iteration rows; the report lists every run with it")
+    func runCost() throws {
+        // Out of order on purpose; the second iteration trained at half the speed of the first.
+        let rows: [[String: Any]] = [
+            ["kind": "iteration", "agent_steps": 100_000, "frames": 402_000, "steps_per_second": 40.0, "wall_seconds": 2000.0],
+            ["kind": "iteration", "agent_steps": 50_000, "frames": 201_000, "steps_per_second": 80.0, "wall_seconds": 700.0],
+        ]
+        let cost = try #require(RunFolders.cost(iterations: rows))
+        #expect(cost.agentSteps == 100_000 && cost.frames == 402_000 && cost.wallSeconds == 2000)
+        #expect(abs(try #require(cost.trainingStepsPerSecond) - 100_000 / (625.0 + 1250.0)) < 1e-9)
+        #expect(cost.overallStepsPerSecond == 50)
+        #expect(RunFolders.cost(iterations: [["kind": "iteration", "agent_steps": 5]]) == nil)  // no wall time
+        let untimed = RunFolders.cost(iterations: [["kind": "iteration", "agent_steps": 5, "wall_seconds": 2.0]])
+        #expect(untimed?.trainingStepsPerSecond == nil && untimed?.overallStepsPerSecond == 2.5)
+
+        let md = CompareReport(try comparison([Self.runs.appendingPathComponent("nature")])).markdown()
+        #expect(md.contains("## Runs\n"))
+        // pong/dqn-a/1: two iterations of 500 steps at 100 steps/s, wall time 10 s, final evaluation 18.
+        #expect(md.contains("| dqn-a (nature2015) | pong | 1 | 18.00 | 1.0k | 4.0k | 10s | 100.0 | 100.0 |"))
+    }
+
     @Test("per-game table: mean over seeds, t-interval, HNS, reference columns")
     func perGameTable() throws {
         let c = try comparison([Self.runs.appendingPathComponent("nature")])
