@@ -25,7 +25,9 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
 
         // Seeded generators, atomic files, checksums: the small things every module shares.
-        .target(name: "ArenaSupport"),
+        .target(name: "ArenaSupport", dependencies: ["CArenaSupport"]),
+        // Its C kernels: SHA-256 with the CPU's SHA instructions (checkpoints are hashed in full).
+        .target(name: "CArenaSupport", path: "Sources/CArenaSupport"),
         .target(name: "Environment", dependencies: ["CALE", "ArenaSupport"], resources: [.copy("Resources")]),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "ArenaSupport"]),
         .target(name: "Agent", dependencies: ["NeuralNet", "Environment", "ArenaSupport"]),

@@ -26,6 +26,32 @@ import Testing
         #expect(hasher.finalize().hexString == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    /// The SHA-instruction compression and the portable one agree on every length around block
+    /// and padding boundaries and on a large buffer fed in uneven pieces.
+    @Test(.enabled(if: SHA256.hardwareAccelerated, "this CPU has no SHA instructions: only the portable rounds exist"))
+    func hardwareAndPortableRoundsAgree() {
+        var generator = SeededGenerator(seed: 11)
+        let big = (0..<(1 << 20) + 37).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for length in Array(0...300) + [4095, 4096, 4097, big.count] {
+            var fast = SHA256(), slow = SHA256()
+            slow.portable = true
+            var start = 0, piece = 1
+            while start < length {
+                let end = min(length, start + piece)
+                fast.update(big[start..<end]); slow.update(big[start..<end])
+                start = end; piece = piece * 3 + 1
+            }
+            #expect(fast.finalize() == slow.finalize(), "length \(length)")
+        }
+    }
+
+    /// A CPU that lists sha_ni in /proc/cpuinfo gets the accelerated rounds (the detection works).
+    @Test func detectsTheSHAInstructions() throws {
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }.map { $0.split(separator: " ").map(String.init) } ?? []
+        #expect(SHA256.hardwareAccelerated == (flags.contains("sha_ni") && flags.contains("ssse3") && flags.contains("sse4_1")))
+    }
+
     /// Every split of a message into two pieces, around the block and padding boundaries
     /// (55, 56, 63, 64 bytes), gives the digest of the whole.
     @Test func piecewiseUpdatesMatchOneShot() {
