@@ -10,6 +10,9 @@
 extern "C" {
 #endif
 
+/// The 64 round constants K of FIPS 180-4 (both the portable and the SHA-NI rounds use them).
+extern const uint32_t arena_sha256_round_constants[64];
+
 /// 1 when this CPU can run `arena_sha256_ni_compress` (x86-64 with SHA, SSSE3 and SSE4.1), else 0.
 int arena_sha256_ni_available(void);
 
