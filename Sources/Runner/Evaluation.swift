@@ -17,6 +17,28 @@ public struct EvaluationRequest: Sendable {
     public var agentConfig: DQNConfig
     /// Where episode files go (nil: not saved).
     public var episodesDirectory: URL?
+    /// Evaluation epsilon instead of the protocol's (e.g. Dopamine's 0.001), nil: the protocol's.
+    public var epsilonOverride: Double?
+    /// Evaluation episode cap in emulator frames instead of the protocol's, nil: the protocol's.
+    public var maxEpisodeFramesOverride: Int?
+
+    /// The protocol's settings with the overrides applied. A changed protocol is named for what
+    /// changed ("nature2015, eval epsilon 0.001"), in the summary and in every episode file, so a
+    /// score is never mistaken for one under the protocol proper.
+    public var settings: ProtocolSettings {
+        var s = self.protocol.settings
+        var changes: [String] = []
+        if let e = epsilonOverride, e != s.evalEpsilon {
+            s.evalEpsilon = e
+            changes.append("eval epsilon \(e)")
+        }
+        if let f = maxEpisodeFramesOverride, f != s.evalMaxEpisodeFrames {
+            s.evalMaxEpisodeFrames = f
+            changes.append("cap \(f) frames")
+        }
+        if !changes.isEmpty { s.name += ", " + changes.joined(separator: ", ") }
+        return s
+    }
 
     /// From a run folder: its config.json, and its newest weights.
     public static func fromRun(_ dir: URL, episodes: Int, protocolOverride: EvaluationProtocol?, seed: UInt64?) throws -> EvaluationRequest {
@@ -58,7 +80,7 @@ public struct EvaluationRequest: Sendable {
         }
         var config = agentConfig
         config.dueling = network.dueling
-        config.evalEpsilon = self.protocol.settings.evalEpsilon
+        config.evalEpsilon = settings.evalEpsilon
         let agent = try Self.evaluationAgent(config: config, actionCount: actionCount, seed: seed, name: agentName)
         try agent.learner.loadWeights(from: weights)
         return agent
@@ -74,7 +96,7 @@ public struct EvaluationRequest: Sendable {
     }
 
     public func run(onEpisode: (Int, EvaluatedEpisode) -> Void = { _, _ in }) throws -> EvaluationSummary {
-        let settings = self.protocol.settings
+        let settings = self.settings
         let info = try GameCatalog.resolve(game)
         let probe = try ArcadeEnvironment(game: info.id, settings: settings.emulator, seed: seed)
         let agent = try makeAgent(actionCount: probe.actionCount)
@@ -88,7 +110,8 @@ public struct EvaluationRequest: Sendable {
             }
             onEpisode(i, e)
         }
-        return EvaluationSummary(game: info.id, protocol: self.protocol.rawValue, agent: agentName, seed: seed,
-                                 agentSteps: agent.statistics.agentSteps, episodes: episodes)
+        return EvaluationSummary(game: info.id, protocol: settings.name, agent: agentName, seed: seed,
+                                 agentSteps: agent.statistics.agentSteps, episodes: episodes,
+                                 evalEpsilon: settings.evalEpsilon, maxEpisodeFrames: settings.evalMaxEpisodeFrames)
     }
 }

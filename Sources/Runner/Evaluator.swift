@@ -40,15 +40,24 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     public var dqnNature: Double?
     public var random: Double?
     public var human: Double?
+    /// The epsilon and episode cap the episodes were played with (the protocol's unless
+    /// `arena evaluate` was told otherwise; then `protocol` names the change too).
+    /// Absent in summaries written before they were recorded.
+    public var evalEpsilon: Double?
+    public var maxEpisodeFrames: Int?
 
     enum CodingKeys: String, CodingKey {
         case game, `protocol`, agent, seed, episodes, mean, std, random, human
         case agentSteps = "agent_steps", humanNormalized = "human_normalized", dqnNature = "dqn_nature"
+        case evalEpsilon = "eval_epsilon", maxEpisodeFrames = "max_episode_frames"
     }
 
-    public init(game: String, protocol: String, agent: String, seed: UInt64, agentSteps: Int, episodes: [EvaluatedEpisode]) {
+    public init(game: String, protocol: String, agent: String, seed: UInt64, agentSteps: Int, episodes: [EvaluatedEpisode],
+                evalEpsilon: Double? = nil, maxEpisodeFrames: Int? = nil) {
         self.game = game
         self.protocol = `protocol`
+        self.evalEpsilon = evalEpsilon
+        self.maxEpisodeFrames = maxEpisodeFrames
         self.agent = agent
         self.seed = seed
         self.agentSteps = agentSteps

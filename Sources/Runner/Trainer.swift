@@ -237,7 +237,8 @@ public final class Trainer {
                                         to: EpisodeArchive.url(in: self.runDirectory, phase: "iteration-\(iteration)", index: i))
             }
             let summary = EvaluationSummary(game: settings.game, protocol: settings.protocol.rawValue, agent: settings.agent,
-                                            seed: settings.seed, agentSteps: state.agentSteps, episodes: evals)
+                                            seed: settings.seed, agentSteps: state.agentSteps, episodes: evals,
+                                            evalEpsilon: agentConfig.evalEpsilon, maxEpisodeFrames: protocolSettings.evalMaxEpisodeFrames)
             let stats = agent.statistics
             let trainMean = state.iterationReturns.isEmpty ? nil : state.iterationReturns.reduce(0, +) / Double(state.iterationReturns.count)
             try metrics.append(.iteration(IterationMetrics(
@@ -288,7 +289,8 @@ public final class Trainer {
                                         to: EpisodeArchive.url(in: self.runDirectory, phase: "final", index: i))
             }
             let summary = EvaluationSummary(game: settings.game, protocol: settings.protocol.rawValue, agent: settings.agent,
-                                            seed: settings.seed, agentSteps: state.agentSteps, episodes: finals)
+                                            seed: settings.seed, agentSteps: state.agentSteps, episodes: finals,
+                                            evalEpsilon: agentConfig.evalEpsilon, maxEpisodeFrames: protocolSettings.evalMaxEpisodeFrames)
             try agent.saveWeights(to: runDirectory.appendingPathComponent("weights.safetensors"))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -23,6 +23,12 @@ struct EvaluateCommand: ParsableCommand {
     var seed: UInt64?
     @Option(help: "Folder for the episode files (default: the run's episodes/, or none with --weights).")
     var episodesDir: String?
+    @Option(help: ArgumentHelp("Epsilon of the evaluation policy instead of the protocol's (nature2015 0.05, machado2018 0.001).",
+                               discussion: "The scores are then no longer the protocol's: the summary and the episode files name the change."))
+    var epsilon: Double?
+    @Option(help: ArgumentHelp("Episode cap in emulator frames instead of the protocol's (nature2015 18000, machado2018 108000).",
+                               discussion: "The scores are then no longer the protocol's: the summary and the episode files name the change."))
+    var maxEpisodeFrames: Int?
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
@@ -30,6 +36,10 @@ struct EvaluateCommand: ParsableCommand {
         if (runFolder == nil) == (weights == nil) { throw ValidationError("Give either --run DIR or --weights FILE --game G.") }
         if weights != nil && game == nil { throw ValidationError("--weights needs --game (the game the weights were trained on).") }
         if episodes < 1 { throw ValidationError("--episodes must be at least 1, got \(episodes).") }
+        if let epsilon, !(0...1).contains(epsilon) { throw ValidationError("--epsilon must be between 0 and 1, got \(epsilon).") }
+        if let maxEpisodeFrames, maxEpisodeFrames < 1 {
+            throw ValidationError("--max-episode-frames must be at least 1, got \(maxEpisodeFrames).")
+        }
     }
 
     func run() throws {
@@ -55,8 +65,12 @@ struct EvaluateCommand: ParsableCommand {
                                         agentConfig: config, episodesDirectory: nil)
         }
         if let episodesDir { request.episodesDirectory = URL(fileURLWithPath: episodesDir) }
+        request.epsilonOverride = epsilon
+        request.maxEpisodeFramesOverride = maxEpisodeFrames
         if !json {
-            print("evaluating \(request.weights.path) on \(request.game), protocol \(request.protocol), \(request.episodes) episodes, seed \(request.seed)")
+            let s = request.settings
+            print("evaluating \(request.weights.path) on \(request.game), protocol \(s.name), \(request.episodes) episodes, seed \(request.seed)"
+                  + " (epsilon \(s.evalEpsilon), cap \(s.evalMaxEpisodeFrames) frames)")
         }
         let summary = try request.run { i, e in
             if !json {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NeuralNet
+import Runner
 import TestSupport
 
 /// The arena executable, run as a user runs it: bad input gets one sentence and a non-zero exit,
@@ -36,6 +37,8 @@ import TestSupport
             (["play", "--rom", "/etc/hostname"], "is not a ROM that ALE 0.12.1 supports"),
             (["replay", "/etc/hostname"], "is not a usable episode file"),
             (["evaluate", "--run", "/tmp"], "is not a run folder"),
+            (["evaluate", "--run", "/tmp", "--epsilon", "1.5"], "--epsilon must be between 0 and 1, got 1.5"),
+            (["evaluate", "--run", "/tmp", "--max-episode-frames", "0"], "--max-episode-frames must be at least 1"),
             (["train", "--game", "pong", "--agent", "missing.json"], "does not exist"),
             (["weights", "convert", "w.safetensors", "--dtype", "f8", "--out", "x.safetensors"], "--dtype must be f32 or f16"),
             (["weights", "convert", "/etc/hostname", "--dtype", "f16", "--out", "/tmp/x.safetensors"], "Cannot use the weights file /etc/hostname"),
@@ -91,6 +94,34 @@ import TestSupport
         #expect(zip(a, b).allSatisfy { abs($0 - $1) < 1e-2 } && a != b, "f32 \(a) vs f16 \(b)")
         let same = try run(["weights", "convert", full, "--dtype", "f16", "--out", full])
         #expect(same.status != 0 && same.err.contains("must name a new file"))
+    }
+
+    /// `--epsilon` and `--max-episode-frames` change the evaluation, and the summary and the
+    /// episode files say so; an episode played under a changed cap still replays exactly.
+    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    func evaluationOverridesAreNamedAndReplayable() throws {
+        let dir = try makeTemporaryDirectory("evaluate-overrides")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let weights = dir.appendingPathComponent("w.safetensors").path
+        #expect(try run(["weights", "init", "--actions", "6", "--seed", "4", "--out", weights]).status == 0)
+        func evaluate(_ extra: [String]) throws -> EvaluationSummary {
+            let r = try run(["evaluate", "--weights", weights, "--game", "pong", "--episodes", "1", "--seed", "3", "--json"] + extra)
+            #expect(r.status == 0, "stderr: \(r.err)")
+            return try JSONDecoder().decode(EvaluationSummary.self, from: Data(r.out.utf8))
+        }
+        let changed = try evaluate(["--epsilon", "1", "--max-episode-frames", "400", "--episodes-dir", dir.path])
+        #expect(changed.protocol == "nature2015, eval epsilon 1.0, cap 400 frames")
+        #expect(changed.evalEpsilon == 1 && changed.maxEpisodeFrames == 400)
+        #expect(changed.episodes.count == 1 && changed.episodes[0].frames <= 400 && changed.episodes[0].length <= 100)
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.hasSuffix(".episode") })
+        let replay = try run(["replay", dir.appendingPathComponent(file).path])
+        #expect(replay.status == 0, "stderr: \(replay.err)")
+        #expect(replay.out.contains("final emulator state match"))
+
+        // The protocol's own values are no change: the protocol keeps its name.
+        let same = try evaluate(["--epsilon", "0.05", "--max-episode-frames", "18000"])
+        #expect(same.protocol == "nature2015" && same.evalEpsilon == 0.05 && same.maxEpisodeFrames == 18_000)
+        #expect(same.episodes[0].frames > 400)
     }
 
     @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))

@@ -9,9 +9,7 @@ import TestSupport
 /// exit 0.
 @Suite(.serialized) struct KillResumeTests {
     /// The arena executable built beside the test bundle.
-    var arena: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena")
-    }
+    var arena: URL { CLITests.arena }
 
     func writeAgent(in dir: URL) throws -> URL {
         let (_, config) = tinyRun()
@@ -61,8 +59,7 @@ import TestSupport
         try Data(contentsOf: out.appendingPathComponent("breakout/tiny/3/weights.safetensors"))
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena").path),
-                   "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.enabled(if: CLITests.built, "needs the arena executable built beside the tests (make test builds it)"))
     func sigkillAtAnyMomentThenResumeEndsBitIdentical() throws {
         let root = try makeTemporaryDirectory("kill")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -89,8 +86,7 @@ import TestSupport
     /// With two threads the trainer runs its updates in two lanes; a run stopped and resumed
     /// ends bit-identical to an uninterrupted two-thread run, even when resumed with one thread
     /// (the run folder keeps the lane count it started with).
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena").path),
-                   "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.enabled(if: CLITests.built, "needs the arena executable built beside the tests (make test builds it)"))
     func twoLaneRunResumesBitIdentical() throws {
         let root = try makeTemporaryDirectory("lanes")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -111,8 +107,7 @@ import TestSupport
         #expect(try weights(reference) == weights(stopped))
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena").path),
-                   "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.enabled(if: CLITests.built, "needs the arena executable built beside the tests (make test builds it)"))
     func sigtermWritesACheckpointAndExitsZero() throws {
         let root = try makeTemporaryDirectory("term")
         defer { try? FileManager.default.removeItem(at: root) }
