@@ -1,12 +1,15 @@
 import Foundation
 
-/// One point of a learning curve: the evaluation mean return after an iteration.
+/// One point of a learning curve: the evaluation mean return after an iteration, and the mean
+/// return of the iteration's training episodes (exploring, epsilon as scheduled) when recorded.
 public struct CurvePoint: Equatable, Codable, Sendable {
     public var agentSteps: Int
     public var frames: Int?
     public var evalMeanReturn: Double
-    public init(agentSteps: Int, frames: Int?, evalMeanReturn: Double) {
+    public var trainMeanReturn: Double?
+    public init(agentSteps: Int, frames: Int?, evalMeanReturn: Double, trainMeanReturn: Double? = nil) {
         self.agentSteps = agentSteps; self.frames = frames; self.evalMeanReturn = evalMeanReturn
+        self.trainMeanReturn = trainMeanReturn
     }
 }
 
@@ -139,10 +142,16 @@ public enum RunFolders {
         let iterations = rows.filter { ($0["kind"] as? String) == "iteration" }
         var curve: [CurvePoint] = iterations.compactMap { row in
             guard let steps = int(row, "agent_steps"), let r = double(row["eval_mean_return"]) else { return nil }
-            return CurvePoint(agentSteps: steps, frames: int(row, "frames"), evalMeanReturn: r)
+            return CurvePoint(agentSteps: steps, frames: int(row, "frames"), evalMeanReturn: r,
+                              trainMeanReturn: double(row["train_mean_return"]))
         }
         if curve.isEmpty {
-            // Fall back to eval episode rows averaged per iteration.
+            // Fall back to eval episode rows averaged per iteration (training returns still from
+            // the iteration rows, matched by iteration).
+            var training: [Int: Double] = [:]
+            for row in iterations {
+                if let it = int(row, "iteration"), let r = double(row["train_mean_return"]) { training[it] = r }
+            }
             var byIteration: [Int: (steps: Int, frames: Int?, sum: Double, n: Int)] = [:]
             for row in rows where (row["kind"] as? String) == "episode" && (row["phase"] as? String) == "eval" {
                 guard let it = int(row, "iteration"), let r = double(row["return"]) else { continue }
@@ -153,7 +162,8 @@ public enum RunFolders {
                 byIteration[it] = e
             }
             curve = byIteration.keys.sorted().compactMap { k in
-                byIteration[k].map { CurvePoint(agentSteps: $0.steps, frames: $0.frames, evalMeanReturn: $0.sum / Double($0.n)) }
+                byIteration[k].map { CurvePoint(agentSteps: $0.steps, frames: $0.frames, evalMeanReturn: $0.sum / Double($0.n),
+                                                trainMeanReturn: training[k]) }
             }
         }
         curve.sort { $0.agentSteps < $1.agentSteps }

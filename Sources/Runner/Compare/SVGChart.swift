@@ -90,17 +90,25 @@ public enum SVGChart {
                          yRange: (0, 1), step: true)
     }
 
-    /// Learning curves of every run of `game`: evaluation mean return against agent steps.
+    /// Learning curves of every run of `game`: evaluation mean return against agent steps (solid),
+    /// and the training episodes' mean return per iteration (dashed, same colour) where the
+    /// metrics have it: the gap between the two is what exploration and the evaluation's own
+    /// epsilon and episode cap cost.
     public static func learningCurves(_ comparison: Comparison, game: String) -> String {
         var series: [Series] = []
         for (k, g) in comparison.groups.enumerated() {
             for r in g.runs.filter({ $0.game == game }).sorted(by: { $0.seed < $1.seed }) where !r.curve.isEmpty {
                 series.append(Series(label: "\(g.key.label) seed \(r.seed)", color: color(k),
                                      points: r.curve.map { (Double($0.agentSteps), $0.evalMeanReturn) }))
+                let training = r.curve.compactMap { p in p.trainMeanReturn.map { (x: Double(p.agentSteps), y: $0) } }
+                if !training.isEmpty {
+                    series.append(Series(label: "\(g.key.label) seed \(r.seed), training episodes", color: color(k),
+                                         points: training, dashed: true))
+                }
             }
         }
         return lineChart(title: "Learning curves: \(game)", series: series, xLabel: "agent steps",
-                         yLabel: "evaluation mean return", yRange: nil, step: false)
+                         yLabel: "mean return (evaluation solid, training dashed)", yRange: nil, step: false)
     }
 
     /// A line chart with optional bands and a legend.

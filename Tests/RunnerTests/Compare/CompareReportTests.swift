@@ -44,8 +44,9 @@ struct CompareReportTests {
         #expect(b1.game == "breakout" && b1.agent == "dqn-a" && b1.seed == 1 && b1.protocolName == "nature2015")
         #expect(b1.finalMean == 30.0 && b1.completion == .complete)
         // Iteration rows have eval_mean_return null here: the curve comes from eval episode rows (25 +- 1, 30 +- 1).
-        #expect(b1.curve == [CurvePoint(agentSteps: 500, frames: 2000, evalMeanReturn: 25),
-                             CurvePoint(agentSteps: 1000, frames: 4000, evalMeanReturn: 30)])
+        // Training returns still come from the iteration rows.
+        #expect(b1.curve == [CurvePoint(agentSteps: 500, frames: 2000, evalMeanReturn: 25, trainMeanReturn: 23),
+                             CurvePoint(agentSteps: 1000, frames: 4000, evalMeanReturn: 30, trainMeanReturn: 28)])
         let b4 = RunFolders.completion(of: Self.runs.appendingPathComponent("nature/breakout/dqn-a/4"))
         #expect(!b4.isComplete)
         #expect(!RunFolders.completion(of: Self.runs.appendingPathComponent("nature/nothing/here/1")).isComplete)
@@ -214,9 +215,14 @@ struct CompareReportTests {
         let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.contains("<svg") && html.contains("<style>"))
         for external in ["<link", "src=", "<script", "href=", "url("] { #expect(!html.contains(external), "external asset: \(external)") }
-        // The learning curve of breakout seed 1 (curve from eval episode rows) is drawn with 2 points.
+        // Breakout's three finished seeds each draw an evaluation curve (seed 1's from eval
+        // episode rows) and a dashed curve of their training returns.
         let curves = try String(contentsOf: out.appendingPathComponent("charts/learning-curves-breakout.svg"), encoding: .utf8)
-        #expect(curves.components(separatedBy: "<polyline").count - 1 == 3)
+        let lines = curves.components(separatedBy: "<polyline").dropFirst()
+        #expect(lines.count == 6)
+        #expect(lines.filter { $0.contains("stroke-dasharray") }.count == 3)
+        for seed in 1...3 { #expect(curves.contains("dqn-a (nature2015) seed \(seed), training episodes")) }
+        #expect(!curves.contains("seed 4"))
     }
 
     static func expectWellFormedXML(_ data: Data, _ name: String) throws {
