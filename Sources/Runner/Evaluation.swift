@@ -21,6 +21,8 @@ public struct EvaluationRequest: Sendable {
     public var epsilonOverride: Double?
     /// Evaluation episode cap in emulator frames instead of the protocol's, nil: the protocol's.
     public var maxEpisodeFramesOverride: Int?
+    /// Also compare the network's values with the returns that followed (`ValueCheck`).
+    public var valueCheck = false
 
     /// The protocol's settings with the overrides applied. A changed protocol is named for what
     /// changed ("nature2015, eval epsilon 0.001"), in the summary and in every episode file, so a
@@ -103,15 +105,17 @@ public struct EvaluationRequest: Sendable {
         let weightsHash = try? SHA256.hash(Data(contentsOf: weights)).hexString
         let phase = "evaluate-seed-\(seed)"
         let episodes = try Evaluator.run(agent: agent, game: info.id, settings: settings, episodes: self.episodes,
-                                         runSeed: seed, phase: phase) { i, e in
+                                         runSeed: seed, phase: phase, recordValues: valueCheck) { i, e in
             if let dir = episodesDirectory {
                 try EpisodeArchive.save(e, game: info.id, settings: settings, agent: agentName, weightsSHA256: weightsHash,
                                         to: dir.appendingPathComponent("\(phase)-episode-\(String(format: "%03d", i)).episode"))
             }
             onEpisode(i, e)
         }
-        return EvaluationSummary(game: info.id, protocol: settings.name, agent: agentName, seed: seed,
-                                 agentSteps: agent.statistics.agentSteps, episodes: episodes,
-                                 evalEpsilon: settings.evalEpsilon, maxEpisodeFrames: settings.evalMaxEpisodeFrames)
+        var summary = EvaluationSummary(game: info.id, protocol: settings.name, agent: agentName, seed: seed,
+                                        agentSteps: agent.statistics.agentSteps, episodes: episodes,
+                                        evalEpsilon: settings.evalEpsilon, maxEpisodeFrames: settings.evalMaxEpisodeFrames)
+        if valueCheck { summary.valueCheck = ValueCheck.measure(episodes: episodes, gamma: agentConfig.gamma) }
+        return summary
     }
 }

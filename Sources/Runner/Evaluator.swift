@@ -19,6 +19,10 @@ public struct EvaluatedEpisode: Sendable {
     public var rewards: [Float]
     /// SHA-256 of the emulator state after the last step.
     public var finalStateChecksum: String
+    /// With a value check: the network's Q(s_t, a_t) for each step's state and action, and the
+    /// reward the agent learns from at each step (clipped under nature2015). Nil otherwise.
+    public var predictedValues: [Float]? = nil
+    public var learningRewards: [Float]? = nil
 }
 
 /// Summary statistics of evaluation scores against the reference table.
@@ -45,11 +49,13 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     /// Absent in summaries written before they were recorded.
     public var evalEpsilon: Double?
     public var maxEpisodeFrames: Int?
+    /// Learned values against realised returns, when `arena evaluate --value-check` asked for it.
+    public var valueCheck: ValueCheck?
 
     enum CodingKeys: String, CodingKey {
         case game, `protocol`, agent, seed, episodes, mean, std, random, human
         case agentSteps = "agent_steps", humanNormalized = "human_normalized", dqnNature = "dqn_nature"
-        case evalEpsilon = "eval_epsilon", maxEpisodeFrames = "max_episode_frames"
+        case evalEpsilon = "eval_epsilon", maxEpisodeFrames = "max_episode_frames", valueCheck = "value_check"
     }
 
     public init(game: String, protocol: String, agent: String, seed: UInt64, agentSteps: Int, episodes: [EvaluatedEpisode],
@@ -85,7 +91,7 @@ public enum Evaluator {
     }
 
     public static func run(agent: ArenaAgent, game: String, settings: ProtocolSettings, episodes: Int,
-                           runSeed: UInt64, phase: String, romDirectory: URL? = nil,
+                           runSeed: UInt64, phase: String, romDirectory: URL? = nil, recordValues: Bool = false,
                            onEpisode: (Int, EvaluatedEpisode) throws -> Void = { _, _ in }) throws -> [EvaluatedEpisode] {
         var out: [EvaluatedEpisode] = []
         for i in 0..<episodes {
@@ -96,30 +102,45 @@ public enum Evaluator {
             guard env.actionCount == agent.actionCount else {
                 throw RunError("The agent has \(agent.actionCount) actions but \(game) under \(settings.name) has \(env.actionCount); evaluate with the protocol and game the agent was trained on.")
             }
-            let episode = try play(agent: agent, env: env, seed: seed)
+            let episode = try play(agent: agent, env: env, seed: seed, recordValues: recordValues)
             out.append(episode)
             try onEpisode(i, episode)
         }
         return out
     }
 
-    /// One full episode of `agent` in evaluation mode on `env` (reset here).
-    public static func play(agent: ArenaAgent, env: AtariEnvironment, seed: UInt64) throws -> EvaluatedEpisode {
+    /// One full episode of `agent` in evaluation mode on `env` (reset here). With `recordValues`
+    /// a DQN agent's Q(s_t, a_t) is kept for each step (one more forward pass a step; the actions
+    /// and scores are the same as without).
+    public static func play(agent: ArenaAgent, env: AtariEnvironment, seed: UInt64, recordValues: Bool = false) throws -> EvaluatedEpisode {
+        let valued = recordValues ? agent as? DQNAgent : nil
+        if recordValues && valued == nil {
+            throw RunError("A value check needs a DQN agent: \(agent.name) has no action values.")
+        }
         try env.reset()
         var actions: [UInt8] = []
         var rewards: [Float] = []
+        var values: [Float] = []
+        var learningRewards: [Float] = []
         actions.reserveCapacity(4096)
         rewards.reserveCapacity(4096)
         var action = env.withFrame { agent.beginEpisode(frame: $0, training: false) }
         while true {
+            if let valued { values.append(valued.currentQValues()[action]) }
             let r = env.step(action)
             actions.append(UInt8(action))
             rewards.append(Float(r.reward))
+            if valued != nil { learningRewards.append(r.trainingReward) }
             if r.episodeEnded {
                 env.withFrame { agent.endEpisode(reward: r.trainingReward, frame: $0, terminated: r.terminated, truncated: r.truncated) }
-                return EvaluatedEpisode(score: env.episodeReturn, length: env.episodeSteps, frames: env.episodeFrames,
-                                        truncated: r.truncated, environmentSeed: seed, actions: actions,
-                                        rewards: rewards, finalStateChecksum: try env.arcade.stateChecksum())
+                var episode = EvaluatedEpisode(score: env.episodeReturn, length: env.episodeSteps, frames: env.episodeFrames,
+                                               truncated: r.truncated, environmentSeed: seed, actions: actions,
+                                               rewards: rewards, finalStateChecksum: try env.arcade.stateChecksum())
+                if valued != nil {
+                    episode.predictedValues = values
+                    episode.learningRewards = learningRewards
+                }
+                return episode
             }
             action = env.withFrame { agent.step(reward: r.trainingReward, frame: $0, lifeLost: false) }
         }

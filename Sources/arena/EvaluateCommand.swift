@@ -29,6 +29,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Episode cap in emulator frames instead of the protocol's (nature2015 18000, machado2018 108000).",
                                discussion: "The scores are then no longer the protocol's: the summary and the episode files name the change."))
     var maxEpisodeFrames: Int?
+    @Flag(help: ArgumentHelp("Also compare the network's Q(s,a) with the discounted return that followed, state by state.",
+                             discussion: "Uses the agent's gamma and learning rewards; one more forward pass a step. States within the discount horizon of an episode cap are left out."))
+    var valueCheck = false
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
@@ -67,6 +70,7 @@ struct EvaluateCommand: ParsableCommand {
         if let episodesDir { request.episodesDirectory = URL(fileURLWithPath: episodesDir) }
         request.epsilonOverride = epsilon
         request.maxEpisodeFramesOverride = maxEpisodeFrames
+        request.valueCheck = valueCheck
         if !json {
             let s = request.settings
             print("evaluating \(request.weights.path) on \(request.game), protocol \(s.name), \(request.episodes) episodes, seed \(request.seed)"
@@ -86,6 +90,7 @@ struct EvaluateCommand: ParsableCommand {
             var line = String(format: "mean %.2f ± %.2f (std) over %d episodes", summary.mean, summary.std, summary.episodes.count)
             if let h = summary.humanNormalized { line += String(format: ", human-normalized %.3f", h) }
             print(line)
+            if valueCheck { print(summary.valueCheck?.sentence ?? "value check: no state to compare (every step was within the discount horizon of a cap)") }
             let ref = [summary.random.map { String(format: "random %.1f", $0) }, summary.human.map { String(format: "human %.1f", $0) },
                        summary.dqnNature.map { String(format: "Nature DQN %.1f", $0) }].compactMap { $0 }
             if !ref.isEmpty { print("reference (\(summary.protocol == "nature2015" ? "same protocol" : "nature2015 protocol; not directly comparable")): " + ref.joined(separator: ", ")) }

@@ -124,6 +124,34 @@ import TestSupport
         #expect(same.episodes[0].frames > 400)
     }
 
+    /// `--value-check` on an untrained network played at random to game over: every state is
+    /// compared, the realised returns are those of a losing game, and values that know nothing
+    /// do not correlate with them (the shipped agent's do: ShippedAgentTests).
+    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    func valueCheckComparesEveryStateOfAGameOver() throws {
+        let dir = try makeTemporaryDirectory("value-check")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let weights = dir.appendingPathComponent("w.safetensors").path
+        #expect(try run(["weights", "init", "--actions", "6", "--seed", "4", "--out", weights]).status == 0)
+        let args = ["evaluate", "--weights", weights, "--game", "pong", "--episodes", "1", "--seed", "4",
+                    "--epsilon", "1", "--max-episode-frames", "108000", "--value-check"]
+        let r = try run(args + ["--json"])
+        #expect(r.status == 0, "stderr: \(r.err)")
+        let summary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(r.out.utf8))
+        let check = try #require(summary.valueCheck)
+        let episode = try #require(summary.episodes.first)
+        #expect(episode.frames < 108_000 && episode.score < 0)
+        #expect(check.states == episode.length && check.excludedStates == 0 && check.episodes.count == 1)
+        #expect(check.realisedMean < -1, "a lost game's discounted returns, got \(check.realisedMean)")
+        #expect(abs(check.predictedMean) < 0.2 && check.bias > 1)
+        #expect(abs(try #require(check.correlation)) < 0.2)
+        let text = try run(args)
+        #expect(text.status == 0 && text.out.contains("value check (gamma 0.99, \(episode.length) states)"))
+        // Without the flag there is no check and no extra field.
+        let plain = try run(Array(args.dropLast()) + ["--json"])
+        #expect(plain.status == 0 && !plain.out.contains("value_check"))
+    }
+
     @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
     func liveReplayFromWeightsSavesAnEpisodeThatReplaysWithThePanel() throws {
         let dir = try makeTemporaryDirectory("live")

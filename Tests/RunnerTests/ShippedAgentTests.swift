@@ -43,12 +43,24 @@ import TestSupport
         #expect(replay.out.contains("final emulator state match"))
 
         // The first two episodes of the shipped evaluation, played again from the F16 weights
-        // with the same seed: the same scores, lengths and frames.
+        // with the same seed: the same scores, lengths and frames. The value check rides along:
+        // recording Q(s, a) must not change a single action.
         let shipped = try Self.summary()
         let eval = try cli.run(["evaluate", "--weights", Self.folder.appendingPathComponent("weights.safetensors").path,
-                                "--game", "pong", "--episodes", "2", "--seed", "\(shipped.seed)", "--json"])
+                                "--game", "pong", "--episodes", "2", "--seed", "\(shipped.seed)", "--value-check", "--json"])
         #expect(eval.status == 0, "stderr: \(eval.err)")
         let again = try JSONDecoder().decode(EvaluationSummary.self, from: Data(eval.out.utf8))
         #expect(again.episodes == Array(shipped.episodes.prefix(2)))
+
+        // A trained agent's values follow what it then collects: clearly correlated state by
+        // state (an untrained network's are not), and within half a point of the realised
+        // discounted return on average. Both episodes end at the 18,000-frame cap, so each one's
+        // last 459 states (gamma 0.99) are left out.
+        let check = try #require(again.valueCheck)
+        #expect(check.gamma == 0.99 && check.horizon == 459)
+        #expect(check.states + check.excludedStates == again.episodes.map(\.length).reduce(0, +))
+        #expect(check.episodes.count == 2 && check.excludedStates == 2 * 459)
+        #expect(try #require(check.correlation) > 0.4, "correlation \(String(describing: check.correlation))")
+        #expect(abs(check.bias) < 0.5, "bias \(check.bias)")
     }
 }
