@@ -28,7 +28,9 @@ import TestSupport
         env["ARENA_ROM_DIR"] = testROMDirectory.path
         p.environment = env
         if let log {
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+                throw RunError("cannot create the log \(log.path)")
+            }
             p.standardOutput = try FileHandle(forWritingTo: log)
         } else {
             p.standardOutput = FileHandle.nullDevice
