@@ -27,6 +27,14 @@ import TestSupport
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
+    /// A Nature network for Pong's 6 actions, freshly initialised (seed 4), as `w.safetensors` in `dir`.
+    func untrainedPongWeights(in dir: URL) throws -> String {
+        let weights = dir.appendingPathComponent("w.safetensors").path
+        let r = try run(["weights", "init", "--actions", "6", "--seed", "4", "--out", weights])
+        guard r.status == 0 else { throw RunError("arena weights init failed: \(r.err)") }
+        return weights
+    }
+
     @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"),
           arguments: [
             (["play", "--game", "pogn"], "Did you mean pong?"),
@@ -102,8 +110,7 @@ import TestSupport
     func evaluationOverridesAreNamedAndReplayable() throws {
         let dir = try makeTemporaryDirectory("evaluate-overrides")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let weights = dir.appendingPathComponent("w.safetensors").path
-        #expect(try run(["weights", "init", "--actions", "6", "--seed", "4", "--out", weights]).status == 0)
+        let weights = try untrainedPongWeights(in: dir)
         func evaluate(_ extra: [String]) throws -> EvaluationSummary {
             let r = try run(["evaluate", "--weights", weights, "--game", "pong", "--episodes", "1", "--seed", "3", "--json"] + extra)
             #expect(r.status == 0, "stderr: \(r.err)")
@@ -131,8 +138,7 @@ import TestSupport
     func valueCheckComparesEveryStateOfAGameOver() throws {
         let dir = try makeTemporaryDirectory("value-check")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let weights = dir.appendingPathComponent("w.safetensors").path
-        #expect(try run(["weights", "init", "--actions", "6", "--seed", "4", "--out", weights]).status == 0)
+        let weights = try untrainedPongWeights(in: dir)
         let args = ["evaluate", "--weights", weights, "--game", "pong", "--episodes", "1", "--seed", "4",
                     "--epsilon", "1", "--max-episode-frames", "108000", "--value-check"]
         let r = try run(args + ["--json"])
@@ -156,9 +162,8 @@ import TestSupport
     func liveReplayFromWeightsSavesAnEpisodeThatReplaysWithThePanel() throws {
         let dir = try makeTemporaryDirectory("live")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let weights = dir.appendingPathComponent("w.safetensors").path
+        let weights = try untrainedPongWeights(in: dir)
         let episode = dir.appendingPathComponent("live.episode").path
-        #expect(try run(["weights", "init", "--actions", "6", "--seed", "4", "--out", weights]).status == 0)
         let live = try run(["replay", "--weights", weights, "--game", "pong", "--seed", "2", "--save", episode])
         #expect(live.status == 0, "stderr: \(live.err)")
         #expect(live.out.contains("episode saved to \(episode)") && live.out.contains("final emulator state match"))
