@@ -284,13 +284,16 @@ public final class Trainer {
         if done?.agentSteps != state.agentSteps {  // a finished run is not evaluated again
             let finals = try Evaluator.run(agent: try evaluationAgent(copying: agent, phase: "final"), game: settings.game, settings: protocolSettings,
                                            episodes: settings.finalEvalEpisodes, runSeed: settings.seed, phase: "final",
-                                           romDirectory: romDirectory) { i, e in
+                                           romDirectory: romDirectory, recordValues: true) { i, e in
                 try EpisodeArchive.save(e, game: self.settings.game, settings: self.protocolSettings, agent: self.settings.agent,
                                         to: EpisodeArchive.url(in: self.runDirectory, phase: "final", index: i))
             }
-            let summary = EvaluationSummary(game: settings.game, protocol: settings.protocol.rawValue, agent: settings.agent,
+            var summary = EvaluationSummary(game: settings.game, protocol: settings.protocol.rawValue, agent: settings.agent,
                                             seed: settings.seed, agentSteps: state.agentSteps, episodes: finals,
                                             evalEpsilon: agentConfig.evalEpsilon, maxEpisodeFrames: protocolSettings.evalMaxEpisodeFrames)
+            // The final weights' values against what followed (`arena evaluate --value-check`):
+            // one more forward pass a step, no action changed.
+            summary.valueCheck = ValueCheck.measure(episodes: finals, gamma: agentConfig.gamma)
             try agent.saveWeights(to: runDirectory.appendingPathComponent("weights.safetensors"))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -90,6 +90,7 @@ struct TrainCommand: ParsableCommand {
                !s.episodes.isEmpty {
                 print(String(format: "final evaluation: mean %.2f ± %.2f over %d episodes", s.mean, s.std, s.episodes.count)
                       + (s.humanNormalized.map { String(format: ", human-normalized %.3f", $0) } ?? ""))
+                if let check = s.valueCheck { print(check.sentence) }
             }
         case .stopped(let at):
             print("stopped at \(at) agent steps; checkpoint written. Run the same command to resume.")

@@ -62,6 +62,10 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         let summary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: dir.appendingPathComponent("evaluation.json")))
         #expect(summary.episodes.count == 2 && summary.game == "breakout")
         #expect(summary.humanNormalized == GameCatalog.humanNormalized(score: summary.mean, game: "breakout"))
+        // The final evaluation also compares the values with the returns: every state counted once.
+        let check = try #require(summary.valueCheck)
+        #expect(check.gamma == c.gamma && check.episodes.count == 2)
+        #expect(check.states + check.excludedStates == summary.episodes.map(\.length).reduce(0, +))
 
         // Every evaluation episode file replays to the recorded score and final emulator state.
         let episodes = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("episodes").path)
