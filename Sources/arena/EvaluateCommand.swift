@@ -78,8 +78,13 @@ struct EvaluateCommand: ParsableCommand {
         }
         let summary = try request.run { i, e in
             if !json {
-                print(String(format: "episode %d: score %.1f, %d steps, %d frames%@", i + 1, e.score, e.length, e.frames,
-                             e.truncated ? " (truncated)" : ""))
+                var line = String(format: "episode %d: score %.1f, %d steps, %d frames%@", i + 1, e.score, e.length, e.frames,
+                                  e.truncated ? " (truncated)" : "")
+                // With the value check, where this episode's values stand against its returns.
+                if let v = ValueCheck.measure(episodes: [e], gamma: request.agentConfig.gamma)?.episodes.first {
+                    line += String(format: ", Q(s,a) %.3f against realised %.3f over %d states", v.predictedMean, v.realisedMean, v.states)
+                }
+                print(line)
             }
         }
         if json {

@@ -153,6 +153,8 @@ import TestSupport
         #expect(abs(try #require(check.correlation)) < 0.2)
         let text = try run(args)
         #expect(text.status == 0 && text.out.contains("value check (gamma 0.99, \(episode.length) states)"))
+        #expect(text.out.contains(String(format: "Q(s,a) %.3f against realised %.3f over %d states",
+                                         check.episodes[0].predictedMean, check.episodes[0].realisedMean, episode.length)))
         // Without the flag there is no check and no extra field.
         let plain = try run(Array(args.dropLast()) + ["--json"])
         #expect(plain.status == 0 && !plain.out.contains("value_check"))
