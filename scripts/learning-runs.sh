@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# The learning runs behind the README's "Trained agents" section, one after another:
-#   Pong, seeds 1 and 2, 4M frames; then Breakout, seed 1, 10M frames;
-#   agents/dqn-cpu-fast.json, nature2015 (the sweep's default protocol), into OUT/<game>/dqn-cpu-fast/<seed>.
+# Every learning run behind the README's results and agents/README.md's recipe table, one after
+# another through `arena sweep` (one `arena train` process per game and seed):
+#   1. the Adam-epsilon A/B on Pong (issue "learning", point 1): agents/candidates/*.json against
+#      agents/dqn-cpu-fast.json, 500k agent steps (2M frames) per seed, seeds 1-2;
+#   2. the runs of the earlier sessions: Pong with dqn-cpu-fast at 4M frames (seeds 1-2), then
+#      Breakout at 10M frames (seed 1).
 #
 #   scripts/learning-runs.sh [OUT]      (default: results)
 #
-# Each run resumes from its newest checkpoint, and finished runs are skipped, so running this
-# again after an interruption carries on where it stopped. Each run takes hours on 2 cores
-# (about 80 agent steps/s while learning): start it with nohup and follow the run folders
-# (`arena sweep status --out OUT`, `tensorboard --logdir OUT`). ARENA names another arena binary.
+# Each run resumes from its newest checkpoint and finished runs are skipped, so running this
+# again after an interruption (or on a fresh machine, from nothing) carries on where it stopped.
+# Runs take one to several hours on 2 cores: start it with nohup, outside the work tree, e.g.
+#   nohup nice -n 19 scripts/learning-runs.sh /work/runs/v3 > /work/runs/v3.log 2>&1 &
+# and follow it with `arena sweep status --out OUT` or `tensorboard --logdir OUT`.
+# ARENA names another arena binary (a copy, so rebuilding the work tree does not touch the runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-results}"
 arena="${ARENA:-.build/release/arena}"
 [ -x "$arena" ] || { echo "learning-runs: build first (make build)" >&2; exit 1; }
+for candidate in agents/candidates/cpu-fast-adam-eps1e-8.json; do
+  "$arena" sweep --games pong --seeds 2 --agent "$candidate" --frames 2000000 --out "$out"
+done
 "$arena" sweep --games pong --seeds 2 --agent agents/dqn-cpu-fast.json --frames 4000000 --out "$out"
 "$arena" sweep --games breakout --seeds 1 --agent agents/dqn-cpu-fast.json --frames 10000000 --out "$out"
