@@ -1,7 +1,9 @@
 // The Agent module: what acts in the arena and how DQN learns.
 //
-//   ArenaAgent.swift          the protocol the runner drives every agent through; AgentStatistics; RandomAgent
-//   AgentDefinition.swift     "random" | preset name | JSON path -> an agent
+//   ArenaAgent.swift          the protocol the runner drives every agent through; ActionValueAgent; AgentStatistics
+//   AgentFactory.swift        what the runner is given to build and record an agent; AgentCatalog: kind or
+//                             "random" | preset name | JSON path -> a factory
+//   RandomAgent.swift         uniformly random actions: the baseline
 //   DQNConfig.swift           every DQN hyperparameter (agent steps), strict JSON decoding
 //   DQNConfig+Loading.swift   validation, files, key=value overrides
 //   DQNAgent.swift            epsilon-greedy acting, cadence (warm-up, update period, target sync)

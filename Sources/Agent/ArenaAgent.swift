@@ -18,13 +18,16 @@ import ArenaSupport
 /// DeepMind's code); it passes false otherwise, and always false in evaluation. The agent then
 /// stores the transition as terminated (no bootstrap, n-step sums stop there) while the episode,
 /// the environment and the frame stack simply go on. The score of the episode is unaffected.
+///
+/// Evaluation never touches the training agent: the runner asks for an `evaluationCopy` with the
+/// protocol's epsilon and a seed of its own, plays it with `training: false`, and drops it.
 public protocol ArenaAgent: AnyObject {
     /// Short id recorded with results (`dqn`, `random`).
     var name: String { get }
     /// Actions the agent chooses among: indices into the environment's minimal action set.
     var actionCount: Int { get }
     /// Starts an episode at its first frame and returns the first action. `training: false`
-    /// is an evaluation episode: nothing is stored or learned, exploration uses evalEpsilon.
+    /// is an evaluation episode: nothing is stored or learned.
     func beginEpisode(frame: UnsafeBufferPointer<UInt8>, training: Bool) -> Int
     /// Reports the reward of the last action and the frame it led to; returns the next action.
     func step(reward: Float, frame: UnsafeBufferPointer<UInt8>, lifeLost: Bool) -> Int
@@ -36,8 +39,30 @@ public protocol ArenaAgent: AnyObject {
     /// Restores what `save(to:)` wrote; the agent must have been built with the same
     /// configuration, action count and seed.
     func restore(from directory: URL) throws
+    /// A separate agent that acts as this one does now (the same policy, weights copied), for
+    /// evaluation episodes: exploration `epsilon`, randomness from `seed`, nothing learned. This
+    /// agent and its episode in progress are untouched.
+    func evaluationCopy(epsilon: Double, seed: UInt64) throws -> ArenaAgent
+    /// Writes what another process needs to evaluate this agent without its training state
+    /// (DQN: `weights.safetensors`) into `directory`; `AgentFactory.loadPublished` reads it back.
+    /// The runner calls it after every checkpoint. Agents with nothing to publish write nothing.
+    func publish(to directory: URL) throws
     /// Counters for logs.
     var statistics: AgentStatistics { get }
+}
+
+extension ArenaAgent {
+    public func publish(to directory: URL) throws {}
+}
+
+/// What only a value-based agent can give: its action values, for the value check of
+/// `arena evaluate --value-check` and the Q-value panel of `arena replay --panel`.
+public protocol ActionValueAgent: ArenaAgent {
+    /// The discount per agent step the values are learnt with.
+    var discount: Double { get }
+    /// Q(s, a) for every action of the current observation (the stack after the last
+    /// `beginEpisode` or `step`).
+    func currentActionValues() -> [Float]
 }
 
 /// What an agent reports for logs; fields that do not apply are 0 or nil.
@@ -59,65 +84,4 @@ public struct AgentStatistics: Codable, Equatable, Sendable {
     public var replayCapacity: Int = 0
 
     public init() {}
-}
-
-/// Uniformly random actions from a seeded generator: the arena's baseline, and the proof that
-/// the runner needs nothing DQN-specific.
-public final class RandomAgent: ArenaAgent {
-    public let name = "random"
-    public let actionCount: Int
-    private var generator: SeededGenerator
-    private var steps = 0
-    private var training = false
-
-    public init(actionCount: Int, seed: UInt64) {
-        precondition(actionCount >= 1, "RandomAgent needs at least 1 action, got \(actionCount)")
-        self.actionCount = actionCount
-        self.generator = SeededGenerator(seed: seed, stream: "random-agent")
-    }
-
-    private func choose() -> Int {
-        if training { steps += 1 }
-        return ReplayMemory.bounded(actionCount, using: &generator)
-    }
-
-    public func beginEpisode(frame: UnsafeBufferPointer<UInt8>, training: Bool) -> Int {
-        self.training = training
-        return choose()
-    }
-
-    public func step(reward: Float, frame: UnsafeBufferPointer<UInt8>, lifeLost: Bool) -> Int { choose() }
-
-    public func endEpisode(reward: Float, frame: UnsafeBufferPointer<UInt8>, terminated: Bool, truncated: Bool) {}
-
-    struct State: Codable { var name: String; var actionCount: Int; var generator: [UInt64]; var steps: Int; var training: Bool }
-    static let fileName = "random-agent.json"
-
-    public func save(to directory: URL) throws {
-        let state = State(name: name, actionCount: actionCount, generator: generator.state, steps: steps, training: training)
-        try AtomicFile.write(try JSONEncoder().encode(state), to: directory.appendingPathComponent(Self.fileName))
-    }
-
-    public func restore(from directory: URL) throws {
-        let url = directory.appendingPathComponent(Self.fileName)
-        guard let data = try? Data(contentsOf: url) else {
-            throw CheckpointReadError(path: url.path, reason: "the file does not exist or is unreadable")
-        }
-        guard let state = try? JSONDecoder().decode(State.self, from: data), state.generator.count == 4 else {
-            throw CheckpointReadError(path: url.path, reason: "it is not a random-agent state")
-        }
-        guard state.actionCount == actionCount else {
-            throw CheckpointReadError(path: url.path, reason: "it was saved with \(state.actionCount) actions, this agent has \(actionCount)")
-        }
-        generator.state = state.generator
-        steps = state.steps
-        training = state.training
-    }
-
-    public var statistics: AgentStatistics {
-        var s = AgentStatistics()
-        s.agentSteps = steps
-        s.epsilon = 1
-        return s
-    }
 }

@@ -58,7 +58,11 @@ extension DQNAgent {
         guard state.format == Self.stateFormat else {
             throw CheckpointReadError(path: stateURL.path, reason: "it has format \(state.format), this build reads \(Self.stateFormat)")
         }
-        guard state.config == config else {
+        // The evaluation epsilon plays no part in training (evaluation copies take the protocol's),
+        // and checkpoints written before this version stored the protocol's value there.
+        var saved = state.config
+        saved.evalEpsilon = config.evalEpsilon
+        guard saved == config else {
             throw CheckpointReadError(path: stateURL.path, reason: "it was saved with a different DQN configuration:\n\(state.config.prettyJSON())\nthis agent has:\n\(config.prettyJSON())")
         }
         guard state.actionCount == actionCount else {

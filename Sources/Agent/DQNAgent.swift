@@ -19,7 +19,7 @@ import NeuralNet
 ///
 /// Randomness: three independent streams of the run seed: "qnetwork-init" (the learner's
 /// initialization), "replay" (sampling), "act" (exploration). Acting allocates nothing.
-public final class DQNAgent: ArenaAgent {
+public final class DQNAgent: ActionValueAgent {
     public let name: String
     public let config: DQNConfig
     public let actionCount: Int
@@ -172,7 +172,7 @@ public final class DQNAgent: ArenaAgent {
     }
 
     /// Q-values of the current stack (for tools; allocates the returned array).
-    public func currentQValues() -> [Float] {
+    public func currentActionValues() -> [Float] {
         observation.withUnsafeBufferPointer { buffer in
             q.withUnsafeMutableBufferPointer { out in
                 // safe because: one observation in, actionCount floats out.
@@ -205,6 +205,77 @@ public final class DQNAgent: ArenaAgent {
 
     /// Saves the online network's weights as safetensors (PyTorch names), for sharing.
     public func saveWeights(to url: URL) throws { try learner.saveWeights(to: url) }
+
+    // MARK: Evaluation, publishing, the factory
+
+    public var discount: Double { config.gamma }
+
+    /// The file `publish(to:)` writes and `evaluating(weights:...)` reads.
+    public static let weightsFileName = "weights.safetensors"
+
+    /// The newest online weights as `weights.safetensors` (PyTorch names and layouts), for
+    /// `arena evaluate --run` and PyTorch users.
+    public func publish(to directory: URL) throws {
+        try saveWeights(to: directory.appendingPathComponent(Self.weightsFileName))
+    }
+
+    public func evaluationCopy(epsilon: Double, seed: UInt64) throws -> ArenaAgent {
+        let copy = try Self.evaluationAgent(config: config, actionCount: actionCount, epsilon: epsilon, seed: seed, name: name)
+        copy.learner.parameters = learner.parameters
+        return copy
+    }
+
+    /// A DQN agent used only to act in evaluation episodes: the same network, exploration
+    /// `epsilon`, a tiny replay memory (nothing is stored while evaluating).
+    static func evaluationAgent(config: DQNConfig, actionCount: Int, epsilon: Double, seed: UInt64, name: String) throws -> DQNAgent {
+        var c = config
+        c.evalEpsilon = epsilon
+        c.replayCapacity = max(c.batchSize * 4, 1_000)
+        c.warmupSteps = min(c.warmupSteps, c.replayCapacity)
+        return try DQNAgent(config: c, actionCount: actionCount, seed: seed, name: name)
+    }
+
+    /// An evaluation agent with the weights of a safetensors file (ours or PyTorch's); the
+    /// network head (dueling or not) is read from the file. The file must hold `actionCount` actions.
+    public static func evaluating(weights url: URL, config: DQNConfig, actionCount: Int, epsilon: Double,
+                                  seed: UInt64, name: String) throws -> DQNAgent {
+        let (network, _) = try WeightsFile.load(from: url)
+        guard network.actions == actionCount else {
+            throw ConfigurationError("The weights in \(url.path) have \(network.actions) actions but the game under this protocol has \(actionCount); evaluate with the game and protocol they were trained on.")
+        }
+        var c = config
+        c.dueling = network.dueling
+        let agent = try evaluationAgent(config: c, actionCount: actionCount, epsilon: epsilon, seed: seed, name: name)
+        try agent.learner.loadWeights(from: url)
+        return agent
+    }
+
+    /// The DQN agent as the runner builds it (kind `dqn`): updates in `min(threads, 2)` lanes.
+    public static func factory(name: String, config: DQNConfig) -> AgentFactory {
+        // A DQNConfig always encodes; the fallback only keeps this total.
+        let recorded = (try? JSONValue(encoding: config)) ?? .object([:])
+        return AgentFactory(
+            kind: "dqn", name: name, configuration: recorded,
+            make: { context in
+                try DQNAgent(config: config, actionCount: context.actionCount, seed: context.seed, name: name,
+                             learnerLanes: min(context.compute.threads, 2))
+            },
+            loadPublished: { context, directory, epsilon in
+                let weights = directory.appendingPathComponent(weightsFileName)
+                guard FileManager.default.fileExists(atPath: weights.path) else {
+                    throw ConfigurationError("The folder \(directory.path) has no \(weightsFileName) yet; a run writes it after its first iteration.")
+                }
+                return try evaluating(weights: weights, config: config,
+                               actionCount: context.actionCount, epsilon: epsilon, seed: context.seed, name: name)
+            },
+            sameConfiguration: { recorded in
+                // The evaluation epsilon plays no part in training (evaluation copies take the
+                // protocol's); runs recorded before this version stored the protocol's value there.
+                guard var theirs = try? DQNConfig.decode(JSONEncoder().encode(recorded)) else { return false }
+                theirs.evalEpsilon = config.evalEpsilon
+                return theirs == config
+            })
+    }
 }
 
 extension DQNConfig {

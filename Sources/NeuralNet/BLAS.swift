@@ -11,6 +11,15 @@ public enum BLAS {
         openblas_set_num_threads(Int32(count))
     }
 
+    /// Makes OpenBLAS single-threaded, once per process; every `QLearner` calls it when built.
+    /// The learner's parallelism is its own (its lanes and worker thread, given once when it is
+    /// built), not OpenBLAS's: OpenBLAS's idle pool threads spin after every threaded call and
+    /// would take a core from the lanes, and results then never depend on a process-wide
+    /// thread count that another part of the process could change. Benchmarks that measure
+    /// OpenBLAS's own threading call `setThreads` after building their learners.
+    public static func useOneThread() { _ = oneThread }
+    private static let oneThread: Void = openblas_set_num_threads(1)
+
     /// The number of threads OpenBLAS currently uses.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 

@@ -134,6 +134,7 @@ public final class QLearner {
     init(network: QNetworkConfig, shape: NetworkShape, optimizer: OptimizerConfig, loss: LossKind,
          batchSize: Int, doubleDQN: Bool, gradientClipNorm: Float?, lanes: Int = 1, seed: UInt64) {
         precondition(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
+        BLAS.useOneThread()
         precondition(lanes == 1 || lanes == 2, "an update runs in 1 or 2 lanes, got \(lanes)")
         precondition(optimizer.validationError == nil, optimizer.validationError ?? "")
         if let c = gradientClipNorm { precondition(c > 0, "gradient clip norm must be positive, got \(c)") }
@@ -246,7 +247,7 @@ public final class QLearner {
     /// Writes |Q(s, a) - y| into `batch.tdErrors`. Allocation-free.
     ///
     /// With two lanes the batch is split in two halves that run side by side, each on one core
-    /// with single-threaded GEMMs (OpenBLAS is set to one thread for the duration and restored):
+    /// with single-threaded GEMMs (OpenBLAS runs single-threaded, see `BLAS.useOneThread`):
     /// forward, TD errors and backward of a half need nothing from the other half, so the two
     /// cores meet only twice per update instead of at every GEMM. The halves' gradients are summed
     /// in a fixed order, so the result is deterministic, but not bit-identical to one lane.
@@ -280,8 +281,6 @@ public final class QLearner {
             if lanes == 1 {
                 runLane(samples: 0..<n, workspace: train, gradients: g, inputs: inputs, worker: worker)
             } else {
-                let saved = BLAS.threads
-                if saved != 1 { BLAS.setThreads(1) }
                 laneGradients.withBase { g1 in
                     workerThread.run { part in
                         runLane(samples: half(part, of: n), workspace: laneWorkspaces[part],
@@ -292,7 +291,6 @@ public final class QLearner {
                         Vectorized.add(g1 + r.lowerBound, to: g + r.lowerBound, count: r.count)
                     }
                 }
-                if saved != 1 { BLAS.setThreads(saved) }
             }
             // Loss and mean Q summed in sample order whatever the lanes.
             var lossSum: Float = 0, qSum: Float = 0

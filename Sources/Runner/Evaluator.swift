@@ -81,6 +81,16 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     }
 }
 
+extension EvaluationSummary {
+    /// The summary of `episodes` played under `settings` (the protocol, or a changed one: its
+    /// name, epsilon and cap are recorded as played), with the game's reference scores.
+    public init(game: String, settings: ProtocolSettings, agent: String, seed: UInt64, agentSteps: Int,
+                episodes: [EvaluatedEpisode]) {
+        self.init(game: game, protocol: settings.name, agent: agent, seed: seed, agentSteps: agentSteps, episodes: episodes,
+                  evalEpsilon: settings.evalEpsilon, maxEpisodeFrames: settings.evalMaxEpisodeFrames)
+    }
+}
+
 /// Plays evaluation episodes: each on a fresh environment with its own seed (derived from the
 /// run seed, the phase and the episode index), so any single episode can be replayed on its own.
 public enum Evaluator {
@@ -110,12 +120,12 @@ public enum Evaluator {
     }
 
     /// One full episode of `agent` in evaluation mode on `env` (reset here). With `recordValues`
-    /// a DQN agent's Q(s_t, a_t) is kept for each step (one more forward pass a step; the actions
-    /// and scores are the same as without).
+    /// the agent's Q(s_t, a_t) is kept for each step (one more forward pass a step; the actions
+    /// and scores are the same as without); the agent must then be an `ActionValueAgent`.
     public static func play(agent: ArenaAgent, env: AtariEnvironment, seed: UInt64, recordValues: Bool = false) throws -> EvaluatedEpisode {
-        let valued = recordValues ? agent as? DQNAgent : nil
+        let valued = recordValues ? agent as? ActionValueAgent : nil
         if recordValues && valued == nil {
-            throw RunError("A value check needs a DQN agent: \(agent.name) has no action values.")
+            throw RunError("A value check needs an agent with action values: \(agent.name) has none.")
         }
         try env.reset()
         var actions: [UInt8] = []
@@ -126,7 +136,7 @@ public enum Evaluator {
         rewards.reserveCapacity(4096)
         var action = env.withFrame { agent.beginEpisode(frame: $0, training: false) }
         while true {
-            if let valued { values.append(valued.currentQValues()[action]) }
+            if let valued { values.append(valued.currentActionValues()[action]) }
             let r = env.step(action)
             actions.append(UInt8(action))
             rewards.append(Float(r.reward))
@@ -142,7 +152,8 @@ public enum Evaluator {
                 }
                 return episode
             }
-            action = env.withFrame { agent.step(reward: r.trainingReward, frame: $0, lifeLost: false) }
+            // The evaluation preprocessing never makes a life loss terminal: this passes false.
+            action = env.withFrame { agent.step(reward: r.trainingReward, frame: $0, lifeLost: r.isTerminalForLearning(env.preprocessing)) }
         }
     }
 }

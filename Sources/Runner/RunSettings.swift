@@ -1,4 +1,5 @@
 import Agent
+import ArenaSupport
 import Environment
 import Foundation
 
@@ -51,27 +52,94 @@ public struct RunError: Error, CustomStringConvertible, LocalizedError {
     public var errorDescription: String? { description }
 }
 
-/// The effective configuration of a run, as written to config.json.
-public struct RunRecord: Codable, Equatable, Sendable {
-    public var game: String
-    public var agent: String
-    public var seed: UInt64
-    public var `protocol`: String
+/// The effective configuration of a run, as written to config.json: the run's settings, the
+/// agent's kind and its own configuration (opaque to the runner), the protocol's settings, the
+/// versions and the threads the run started with.
+///
+/// The file also carries `game`, `agent`, `seed`, `protocol` and `budget_agent_steps` at its top
+/// level, derived from `run` when written, for readers that want them without knowing `run`
+/// (scripts/export-agent.sh, `arena compare`); reading takes them from `run`.
+public struct RunRecord: Equatable, Sendable {
+    public var run: RunSettings
     public var arenaVersion: String
     public var aleVersion: String
-    public var budgetAgentSteps: Int
-    public var run: RunSettings
-    public var agentConfig: DQNConfig
+    /// The agent's kind (`AgentFactory.kind`); records written before kinds were recorded are `dqn`.
+    public var agentKind: String
+    /// The agent's own configuration (`AgentFactory.configuration`).
+    public var agentConfig: JSONValue
     public var protocolSettings: ProtocolSettings
-    /// How updates were split when the run started (1: one piece; 2: two half-batches side by
-    /// side). A resumed run keeps it whatever the machine's thread count, so it stays bit-exact.
-    /// Nil in runs recorded before it was stored; they take the thread count's choice.
-    public var learnerLanes: Int?
+    /// The threads the agent was given when the run started (`ComputeResources`). A resumed run
+    /// keeps them whatever the machine, so it stays bit-exact. Nil in runs recorded before it
+    /// was stored; they take this machine's choice.
+    public var threads: Int?
 
+    public var game: String { run.game }
+    public var agent: String { run.agent }
+    public var seed: UInt64 { run.seed }
+    public var `protocol`: String { run.protocol.rawValue }
+    public var budgetAgentSteps: Int { run.budgetAgentSteps }
+
+    public init(run: RunSettings, arenaVersion: String, aleVersion: String, agentKind: String, agentConfig: JSONValue,
+                protocolSettings: ProtocolSettings, threads: Int?) {
+        self.run = run
+        self.arenaVersion = arenaVersion
+        self.aleVersion = aleVersion
+        self.agentKind = agentKind
+        self.agentConfig = agentConfig
+        self.protocolSettings = protocolSettings
+        self.threads = threads
+    }
+}
+
+extension RunRecord: Codable {
     enum CodingKeys: String, CodingKey {
-        case game, agent, seed, `protocol`, run
+        case game, agent, seed, `protocol`, run, threads
         case arenaVersion = "arena_version", aleVersion = "ale_version", budgetAgentSteps = "budget_agent_steps"
-        case agentConfig = "agent_config", protocolSettings = "protocol_settings", learnerLanes = "learner_lanes"
+        case agentKind = "agent_kind", agentConfig = "agent_config", protocolSettings = "protocol_settings"
+        /// What `threads` was called when it could only be 1 or 2 (read, never written).
+        case learnerLanes = "learner_lanes"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        run = try c.decode(RunSettings.self, forKey: .run)
+        arenaVersion = try c.decode(String.self, forKey: .arenaVersion)
+        aleVersion = try c.decode(String.self, forKey: .aleVersion)
+        agentKind = try c.decodeIfPresent(String.self, forKey: .agentKind) ?? "dqn"
+        agentConfig = try c.decode(JSONValue.self, forKey: .agentConfig)
+        protocolSettings = try c.decode(ProtocolSettings.self, forKey: .protocolSettings)
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? c.decodeIfPresent(Int.self, forKey: .learnerLanes)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(game, forKey: .game)
+        try c.encode(agent, forKey: .agent)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(`protocol`, forKey: .protocol)
+        try c.encode(budgetAgentSteps, forKey: .budgetAgentSteps)
+        try c.encode(run, forKey: .run)
+        try c.encode(arenaVersion, forKey: .arenaVersion)
+        try c.encode(aleVersion, forKey: .aleVersion)
+        try c.encode(agentKind, forKey: .agentKind)
+        try c.encode(agentConfig, forKey: .agentConfig)
+        try c.encode(protocolSettings, forKey: .protocolSettings)
+        try c.encodeIfPresent(threads, forKey: .threads)
+    }
+
+    /// Reads a run folder's config.json, with a sentence saying what to do when it cannot.
+    public static func read(from url: URL) throws -> RunRecord {
+        guard let data = try? Data(contentsOf: url) else {
+            throw RunError("\(url.deletingLastPathComponent().path) is not a run folder (no readable config.json); give a folder made by `arena train`.")
+        }
+        do { return try JSONDecoder().decode(RunRecord.self, from: data) } catch {
+            throw RunError("\(url.path) is not a config.json this version can read (\(error)); move the folder away or pick another one.")
+        }
+    }
+
+    /// The factory of the recorded agent (see `AgentCatalog`).
+    public func agentFactory() throws -> AgentFactory {
+        try AgentCatalog.factory(kind: agentKind, name: agent, configuration: agentConfig)
     }
 }
 

@@ -143,10 +143,12 @@ struct AgentBenchResult: Codable {
 
 enum AgentBenchmark {
     static func run(threads: Int, lanes: Int, updates: Int, acts: Int, network: QNetworkConfig, doubleDQN: Bool) -> AgentBenchResult {
-        BLAS.setThreads(threads)
         let batchSize = 32
         let learner = QLearner(network: network, optimizer: .nature2015, loss: .huber, batchSize: batchSize,
                                doubleDQN: doubleDQN, gradientClipNorm: nil, lanes: lanes, seed: 1)
+        // After building the learner (which makes OpenBLAS single-threaded): two lanes run as the
+        // trainer runs them, OpenBLAS single-threaded; one lane measures OpenBLAS's own threads.
+        BLAS.setThreads(learner.lanes == 2 ? 1 : threads)
         var generator = SeededGenerator(seed: 2, stream: "bench")
         let batch = learner.makeBatch()
         for i in batch.observations.indices { batch.observations[i] = UInt8(truncatingIfNeeded: generator.next()) }
@@ -156,8 +158,6 @@ enum AgentBenchmark {
             batch.rewards[i] = Float(Int(generator.next() % 3)) - 1
             batch.discounts[i] = 0.99
         }
-        // As the trainer runs it: two lanes with OpenBLAS single-threaded throughout.
-        if learner.lanes == 2 { BLAS.setThreads(1) }
         for _ in 0..<5 { learner.update(batch) }
         var updateTimes: [Double] = [], updateCPU: [Double] = []
         for _ in 0..<updates {

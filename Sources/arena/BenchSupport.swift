@@ -2,11 +2,6 @@ import ArgumentParser
 import Environment
 import Foundation
 
-/// A protocol name from the command line, or a usage error listing the valid ones.
-func parseProtocol(_ name: String) throws -> EvaluationProtocol {
-    do { return try EvaluationProtocol.named(name) } catch { throw ValidationError("\(error)") }
-}
-
 /// The median of measurements (0 for none).
 func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()

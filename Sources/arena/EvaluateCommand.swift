@@ -11,14 +11,16 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(name: .customLong("run"), help: "A run folder made by `arena train` (uses its config and newest weights).")
     var runFolder: String?
-    @Option(help: "A weights file (safetensors) instead of a run folder; needs --game.")
+    @Option(help: "A DQN weights file (safetensors, ours or PyTorch's) instead of a run folder; needs --game.")
     var weights: String?
-    @Option(help: "Game id, with --weights.")
-    var game: String?
+    @Option(help: "An agent that needs no training files instead of a run folder: random. Needs --game.")
+    var agent: String?
+    @Option(help: "Game id, with --weights or --agent.")
+    var game: GameArgument?
     @Option(help: "Episodes to play.")
     var episodes: Int = 30
     @Option(help: "Protocol (default: the run's, or nature2015 with --weights).")
-    var `protocol`: String?
+    var `protocol`: EvaluationProtocol?
     @Option(help: "Seed of the evaluation (no-op starts, epsilon, sticky actions).")
     var seed: UInt64?
     @Option(help: "Folder for the episode files (default: the run's episodes/, or none with --weights).")
@@ -36,8 +38,17 @@ struct EvaluateCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if (runFolder == nil) == (weights == nil) { throw ValidationError("Give either --run DIR or --weights FILE --game G.") }
+        let sources = [runFolder, weights, agent].compactMap { $0 }.count
+        if sources != 1 { throw ValidationError("Give one of --run DIR, --weights FILE --game G, or --agent random --game G.") }
         if weights != nil && game == nil { throw ValidationError("--weights needs --game (the game the weights were trained on).") }
+        if let agent {
+            guard agent == "random" else {
+                throw ValidationError("--agent takes random (an agent that needs no training); evaluate a trained agent with --run DIR or --weights FILE.")
+            }
+            if game == nil { throw ValidationError("--agent random needs --game.") }
+        }
+        if runFolder != nil && game != nil { throw ValidationError("--game is for --weights or --agent; a run folder already names its game.") }
+        _ = try game?.resolve()
         if episodes < 1 { throw ValidationError("--episodes must be at least 1, got \(episodes).") }
         if let epsilon, !(0...1).contains(epsilon) { throw ValidationError("--epsilon must be between 0 and 1, got \(epsilon).") }
         if let maxEpisodeFrames, maxEpisodeFrames < 1 {
@@ -46,26 +57,24 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let proto = try `protocol`.map(parseProtocol)
         var request: EvaluationRequest
         if let runFolder {
-            request = try EvaluationRequest.fromRun(URL(fileURLWithPath: runFolder), episodes: episodes, protocolOverride: proto, seed: seed)
-        } else {
-            let url = URL(fileURLWithPath: weights ?? "")
-            // The agent settings beside the weights: a run folder's config.json, else the defaults
-            // (the network head and action count are read from the weights file itself).
-            var config = DQNConfig()
-            let sibling = url.deletingLastPathComponent().appendingPathComponent("config.json")
-            if let data = try? Data(contentsOf: sibling) {
-                if let run = try? JSONDecoder().decode(RunRecord.self, from: data) {
-                    config = run.agentConfig
-                } else if let c = try? DQNConfig.decode(data) {
-                    config = c
-                }
+            request = try EvaluationRequest.fromRun(URL(fileURLWithPath: runFolder), episodes: episodes, protocolOverride: `protocol`, seed: seed)
+        } else if let weights {
+            let url = URL(fileURLWithPath: weights)
+            let config = try Self.dqnConfig(besideWeights: url)
+            let name = url.deletingPathExtension().lastPathComponent
+            request = EvaluationRequest(game: game?.name ?? "", protocol: `protocol` ?? .nature2015, episodes: episodes,
+                                        seed: seed ?? 1, agentName: name, source: url.path, weightsFile: url) { context, epsilon in
+                try DQNAgent.evaluating(weights: url, config: config, actionCount: context.actionCount, epsilon: epsilon,
+                                        seed: context.seed, name: name)
             }
-            request = EvaluationRequest(game: game ?? "", weights: url, protocol: proto ?? .nature2015, episodes: episodes,
-                                        seed: seed ?? 1, agentName: url.deletingPathExtension().lastPathComponent,
-                                        agentConfig: config, episodesDirectory: nil)
+        } else {
+            let factory = RandomAgent.factory
+            request = EvaluationRequest(game: game?.name ?? "", protocol: `protocol` ?? .nature2015, episodes: episodes,
+                                        seed: seed ?? 1, agentName: factory.name, source: "the random agent") { context, _ in
+                try factory.makeAgent(context)
+            }
         }
         if let episodesDir { request.episodesDirectory = URL(fileURLWithPath: episodesDir) }
         request.epsilonOverride = epsilon
@@ -73,15 +82,15 @@ struct EvaluateCommand: ParsableCommand {
         request.valueCheck = valueCheck
         if !json {
             let s = request.settings
-            print("evaluating \(request.weights.path) on \(request.game), protocol \(s.name), \(request.episodes) episodes, seed \(request.seed)"
+            print("evaluating \(request.source) on \(request.game), protocol \(s.name), \(request.episodes) episodes, seed \(request.seed)"
                   + " (epsilon \(s.evalEpsilon), cap \(s.evalMaxEpisodeFrames) frames)")
         }
-        let summary = try request.run { i, e in
+        let summary = try request.run { i, e, values in
             if !json {
                 var line = String(format: "episode %d: score %.1f, %d steps, %d frames%@", i + 1, e.score, e.length, e.frames,
                                   e.truncated ? " (truncated)" : "")
                 // With the value check, where this episode's values stand against its returns.
-                if let v = ValueCheck.measure(episodes: [e], gamma: request.agentConfig.gamma)?.episodes.first {
+                if let v = values {
                     line += String(format: ", Q(s,a) %.3f against realised %.3f over %d states", v.predictedMean, v.realisedMean, v.states)
                 }
                 print(line)
@@ -100,6 +109,28 @@ struct EvaluateCommand: ParsableCommand {
                        summary.dqnNature.map { String(format: "Nature DQN %.1f", $0) }].compactMap { $0 }
             if !ref.isEmpty { print("reference (\(summary.protocol == "nature2015" ? "same protocol" : "nature2015 protocol; not directly comparable")): " + ref.joined(separator: ", ")) }
             if let dir = request.episodesDirectory { print("episode files: \(dir.path)") }
+        }
+    }
+
+    /// The DQN settings beside a weights file: a run folder's or shipped agent's config.json, or
+    /// the defaults when there is none (the network head and action count come from the weights
+    /// file itself). A config.json that cannot be read is refused, never replaced by defaults.
+    static func dqnConfig(besideWeights url: URL) throws -> DQNConfig {
+        let sibling = url.deletingLastPathComponent().appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: sibling.path) else { return DQNConfig() }
+        guard let data = try? Data(contentsOf: sibling) else {
+            throw ValidationError("\(sibling.path) beside the weights cannot be read; fix its permissions or move it away to evaluate with the default DQN settings.")
+        }
+        if let record = try? JSONDecoder().decode(RunRecord.self, from: data) {
+            guard record.agentKind == "dqn" else {
+                throw ValidationError("\(sibling.path) says the agent is of kind '\(record.agentKind)', not DQN; evaluate its folder with --run instead.")
+            }
+            do { return try DQNConfig.decode(JSONEncoder().encode(record.agentConfig), source: sibling.path) } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        do { return try DQNConfig.decode(data, source: sibling.path) } catch {
+            throw ValidationError("\(sibling.path) beside the weights is neither a run's config.json nor a DQN preset (\(error)); fix it or move it away to evaluate with the default DQN settings.")
         }
     }
 }

@@ -6,13 +6,12 @@ import Foundation
 /// Options that pick a game and its emulator settings, shared by the commands that play.
 struct GameOptions: ParsableArguments {
     @Option(help: "Game id as ALE names it (e.g. pong, breakout, montezuma_revenge). See `arena games`.")
-    var game: String?
+    var game: GameArgument?
 
     @Option(help: "Path to a ROM file instead of a game id.")
     var rom: String?
 
-    @Option(help: "Evaluation protocol: nature2015 or machado2018.")
-    var `protocol`: String = "nature2015"
+    @OptionGroup var protocolOption: ProtocolOption
 
     @Option(help: "Game mode (default: the game's own). Invalid modes list the available ones.")
     var mode: Int?
@@ -23,12 +22,10 @@ struct GameOptions: ParsableArguments {
     func validate() throws {
         if game == nil && rom == nil { throw ValidationError("Give a game with --game (e.g. --game pong) or a ROM file with --rom.") }
         if game != nil && rom != nil { throw ValidationError("Give either --game or --rom, not both.") }
-        _ = try protocolValue()
+        _ = try game?.resolve()
     }
 
-    func protocolValue() throws -> EvaluationProtocol {
-        try parseProtocol(`protocol`)
-    }
+    func protocolValue() throws -> EvaluationProtocol { protocolOption.value }
 
     func emulatorSettings() throws -> EmulatorSettings {
         var e = try protocolValue().settings.emulator
@@ -39,7 +36,7 @@ struct GameOptions: ParsableArguments {
 
     func makeArcade(seed: UInt64) throws -> ArcadeEnvironment {
         if let rom { return try ArcadeEnvironment(romURL: URL(fileURLWithPath: rom), settings: emulatorSettings(), seed: seed) }
-        return try ArcadeEnvironment(game: game ?? "", settings: emulatorSettings(), seed: seed)
+        return try ArcadeEnvironment(game: game?.name ?? "", settings: emulatorSettings(), seed: seed)
     }
 }
 

@@ -21,9 +21,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Weights (safetensors): with an episode file they give the panel's Q-values; with --game the agent plays live.")
     var weights: String?
     @Option(help: "Game to play live with --weights.")
-    var game: String?
+    var game: GameArgument?
     @Option(help: "Protocol of a live episode.")
-    var `protocol`: String = "nature2015"
+    var `protocol`: EvaluationProtocol = .nature2015
     @Option(help: "Seed of a live episode.")
     var seed: UInt64 = 1
     @Option(help: "Where to save the live episode file (default: live-<game>-seed<S>.episode).")
@@ -55,15 +55,14 @@ struct ReplayCommand: ParsableCommand {
             record = try playLive()
         }
         let env = try EpisodeReplayer.environment(for: record)
-        var learner: QLearner? = nil
+        var values: ActionValueAgent? = nil
         if let weights {
             let (network, _) = try WeightsFile.load(from: URL(fileURLWithPath: weights))
             guard network.actions == env.actionCount else {
                 throw ValidationError("The weights have \(network.actions) actions but this episode's game has \(env.actionCount); use the weights that played it.")
             }
-            let l = QLearner(network: network, batchSize: 1, seed: 0)
-            try l.loadWeights(from: URL(fileURLWithPath: weights))
-            learner = l
+            values = try DQNAgent.evaluating(weights: URL(fileURLWithPath: weights), config: DQNConfig(), actionCount: env.actionCount,
+                                             epsilon: 0, seed: 0, name: "panel")
         }
         let width = env.arcade.screenWidth + (panel ? PanelRenderer.panelWidth : 0), height = env.arcade.screenHeight
         var sinks: [FrameSink] = []
@@ -71,7 +70,7 @@ struct ReplayCommand: ParsableCommand {
         if let gif { sinks.append(try FFmpegSink.gif(gif, width: width, height: height)) }
         if let frames { sinks.append(try PNGSink(directory: frames, width: width, height: height)) }
         if window { sinks.append(try SDLWindowSink(title: "arena replay: \(record.game)", width: width, height: height)) }
-        let outcome = try EpisodeRenderer.render(record, env: env, learner: learner, panel: panel, sinks: sinks)
+        let outcome = try EpisodeRenderer.render(record, env: env, values: values, panel: panel, sinks: sinks)
         print(String(format: "replayed %@ (protocol %@, seed %llu): %d steps, %d frames, score %.1f; every reward, the score and the final emulator state match",
                      record.game, record.protocolName, record.seed, outcome.steps, outcome.frames, outcome.score))
         for (flag, path) in [("video", video), ("gif", gif), ("frames", frames)] {
@@ -81,14 +80,17 @@ struct ReplayCommand: ParsableCommand {
 
     /// Plays one evaluation episode with the weights and saves its episode file.
     func playLive() throws -> EpisodeRecord {
-        let proto = try parseProtocol(`protocol`)
-        let info = try GameCatalog.resolve(game ?? "")
+        let proto = `protocol`
+        let info = try game?.resolve() ?? GameCatalog.resolve("")
         let url = URL(fileURLWithPath: weights ?? "")
-        let request = EvaluationRequest(game: info.id, weights: url, protocol: proto, episodes: 1, seed: seed,
-                                        agentName: url.deletingPathExtension().lastPathComponent, agentConfig: DQNConfig(),
-                                        episodesDirectory: nil)
+        let name = url.deletingPathExtension().lastPathComponent
+        let request = EvaluationRequest(game: info.id, protocol: proto, episodes: 1, seed: seed, agentName: name,
+                                        source: url.path, weightsFile: url) { context, epsilon in
+            try DQNAgent.evaluating(weights: url, config: DQNConfig(), actionCount: context.actionCount, epsilon: epsilon,
+                                    seed: context.seed, name: name)
+        }
         var played: EvaluatedEpisode? = nil
-        _ = try request.run { _, e in played = e }
+        _ = try request.run { _, e, _ in played = e }
         guard let e = played else { throw ValidationError("The live episode did not run.") }
         let saveURL = URL(fileURLWithPath: save ?? "live-\(info.id)-seed\(seed).episode")
         try EpisodeArchive.save(e, game: info.id, settings: proto.settings, agent: request.agentName, to: saveURL)

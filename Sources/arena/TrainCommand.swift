@@ -17,9 +17,10 @@ struct TrainCommand: ParsableCommand {
         step, write a checkpoint and exit 0.
         """)
 
-    @Option(help: "Game id (see `arena games`).")
-    var game: String
-    @Option(help: "Agent preset file (agents/*.json). Its name without .json names the run.")
+    @Option(help: "Game id as ALE names it (see `arena games`).")
+    var game: GameArgument
+    @Option(help: ArgumentHelp("The agent: random, a preset in agents/ by name (dqn-cpu-fast, dqn-nature) or a DQN JSON file.",
+                               discussion: "The preset's or file's name without .json names the run folder."))
     var agent: String = "agents/dqn-cpu-fast.json"
     @Option(help: "Training budget in emulator frames (converted to agent steps with the frame skip).")
     var frames: Int?
@@ -27,8 +28,8 @@ struct TrainCommand: ParsableCommand {
     var steps: Int?
     @Option(help: "Seed of everything random in the run.")
     var seed: UInt64 = 1
-    @Option(help: "Protocol: nature2015 or machado2018.")
-    var `protocol`: String = "nature2015"
+    @OptionGroup var protocolOption: ProtocolOption
+    @OptionGroup var threadsOption: ThreadsOption
     @Option(help: "Results root folder.")
     var out: String = "results"
     @Option(help: "Agent steps per training phase of an iteration.")
@@ -48,29 +49,27 @@ struct TrainCommand: ParsableCommand {
         if frames != nil && steps != nil { throw ValidationError("Give the budget with --frames or --steps, not both.") }
         if let frames, frames < 1 { throw ValidationError("--frames must be positive, got \(frames).") }
         if let steps, steps < 1 { throw ValidationError("--steps must be positive, got \(steps).") }
-        if !FileManager.default.fileExists(atPath: agent) {
-            throw ValidationError("The agent file \(agent) does not exist; the presets are in agents/ (e.g. agents/dqn-cpu-fast.json).")
-        }
+        _ = try game.resolve()
     }
 
     func run() throws {
-        let proto = try parseProtocol(`protocol`)
-        let info = try GameCatalog.resolve(game)
-        let agentURL = URL(fileURLWithPath: agent)
-        let config = try DQNConfig.resolve(file: agentURL, overrides: overrides)
+        let proto = protocolOption.value
+        let info = try game.resolve()
+        let threads = threadsOption.threads
+        let factory = try AgentCatalog.resolve(agent, agentsDirectory: URL(fileURLWithPath: "agents"), overrides: overrides)
         let frameSkip = proto.settings.preprocessing.frameSkip
         let budget = steps ?? (frames.map { max(1, $0 / frameSkip) } ?? 1_000_000)
-        var settings = RunSettings(game: info.id, agent: agentURL.deletingPathExtension().lastPathComponent,
-                                   seed: seed, protocol: proto, budgetAgentSteps: budget)
+        var settings = RunSettings(game: info.id, agent: factory.name, seed: seed, protocol: proto, budgetAgentSteps: budget)
         settings.iterationSteps = iterationSteps
         settings.evalEpisodes = evalEpisodes
         settings.finalEvalEpisodes = finalEvalEpisodes
         settings.keepCheckpoints = keepCheckpoints
         let dir = settings.runDirectory(root: URL(fileURLWithPath: out))
-        let trainer = try Trainer(settings: settings, agentConfig: config, runDirectory: dir)
-        print("arena train: \(info.id) with \(settings.agent), protocol \(proto), seed \(seed), budget \(budget) agent steps (\(budget * frameSkip) frames)")
+        let trainer = try Trainer(settings: settings, agent: factory, runDirectory: dir,
+                                  compute: ComputeResources(threads: threads))
+        print("arena train: \(info.id) with \(settings.agent) (\(factory.kind)), protocol \(proto), seed \(seed), budget \(budget) agent steps (\(budget * frameSkip) frames)")
         print("run folder: \(dir.path)")
-        print("effective agent configuration:\n\(trainer.agentConfig.prettyJSON())")
+        print("effective agent configuration:\n\(factory.configurationJSON)")
         fflush(stdout)  // before any error on stderr, also when both go to one log file
         ShutdownSignal.install()
         defer { ShutdownSignal.uninstall() }

@@ -160,7 +160,6 @@ struct SyntheticEnvironment {
     /// bit-identical parameters after 1,000 updates (small network; see agents/README.md for the
     /// full Nature network in a release build). A different seed must differ.
     @Test func thousandUpdatesAreBitIdenticalForTheSameSeed() throws {
-        BLAS.setThreads(1)
         var c = smallConfig()
         c.prioritized.enabled = true; c.nStep = 2; c.doubleDQN = true; c.dueling = true; c.gradientClipNorm = 5
         let steps = c.warmupSteps + 1000   // updatePeriod 1: one update per step after warm-up
@@ -183,7 +182,6 @@ struct SyntheticEnvironment {
     /// Saved mid-run (mid-episode), restored into a fresh agent, both continue identically.
     @Test(arguments: [false, true])
     func saveAndRestoreContinuesBitIdentically(prioritized: Bool) throws {
-        BLAS.setThreads(1)
         var c = smallConfig()
         c.prioritized.enabled = prioritized; c.nStep = 3
         let a = try smallAgent(c, seed: 5)
@@ -240,7 +238,7 @@ struct SyntheticEnvironment {
         for _ in 0..<5 {
             env.nextFrame()
             let action = env.frame.withUnsafeBufferPointer { agent.beginEpisode(frame: $0, training: false) }
-            let q = agent.currentQValues()
+            let q = agent.currentActionValues()
             let best = q.indices.max { q[$0] < q[$1] || (q[$0] == q[$1] && $0 > $1) } ?? -1
             #expect(action == best, "q \(q)")
         }
@@ -282,7 +280,6 @@ struct SyntheticEnvironment {
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["ARENA_FULL_DETERMINISM"] == "1"))
 struct FullNetworkDeterminismTests {
     @Test func fullNatureNetworkThousandUpdatesAreBitIdentical() throws {
-        BLAS.setThreads(1)
         var c = DQNConfig()
         c.replayCapacity = 2_000; c.warmupSteps = 200; c.updatePeriod = 1; c.targetUpdatePeriod = 100
         c.doubleDQN = true

@@ -1,3 +1,4 @@
+import ArenaSupport
 import Foundation
 import Testing
 @testable import Agent
@@ -134,19 +135,39 @@ import Testing
     }
 }
 
-@Suite struct AgentDefinitionTests {
+@Suite struct AgentCatalogTests {
     @Test func namesResolveToPresetsFilesOrRandom() throws {
         let dir = DQNConfigTests.agentsDirectory
-        #expect(try AgentDefinition.resolve("random", agentsDirectory: dir) == .random)
-        let nature = try AgentDefinition.resolve("dqn-nature", agentsDirectory: dir, overrides: ["batchSize=16"])
-        guard case .dqn(let name, let config) = nature else { Issue.record("expected dqn"); return }
-        #expect(name == "dqn-nature" && config.batchSize == 16 && config.replayCapacity == 1_000_000)
-        let byPath = try AgentDefinition.resolve(dir.appendingPathComponent("dqn-cpu-fast.json").path, agentsDirectory: dir)
+        let random = try AgentCatalog.resolve("random", agentsDirectory: dir)
+        #expect(random.kind == "random" && random.name == "random")
+        let nature = try AgentCatalog.resolve("dqn-nature", agentsDirectory: dir, overrides: ["batchSize=16"])
+        #expect(nature.kind == "dqn" && nature.name == "dqn-nature")
+        let config = try DQNConfig.decode(JSONEncoder().encode(nature.configuration))
+        #expect(config.batchSize == 16 && config.replayCapacity == 1_000_000)
+        let byPath = try AgentCatalog.resolve(dir.appendingPathComponent("dqn-cpu-fast.json").path, agentsDirectory: dir)
         #expect(byPath.name == "dqn-cpu-fast")
-        let unknown = #expect(throws: ConfigurationError.self) { try AgentDefinition.resolve("dqn-natur", agentsDirectory: dir) }
+        let unknown = #expect(throws: ConfigurationError.self) { try AgentCatalog.resolve("dqn-natur", agentsDirectory: dir) }
         #expect(unknown?.description.contains("dqn-nature") == true)
-        #expect(throws: ConfigurationError.self) { try AgentDefinition.resolve("random", agentsDirectory: dir, overrides: ["gamma=1"]) }
-        let agent = try AgentDefinition.random.makeAgent(actionCount: 4, seed: 1)
+        let missing = #expect(throws: ConfigurationError.self) { try AgentCatalog.resolve("nowhere/mine.json", agentsDirectory: dir) }
+        #expect(missing?.description.contains("does not exist") == true)
+        #expect(throws: ConfigurationError.self) { try AgentCatalog.resolve("random", agentsDirectory: dir, overrides: ["gamma=1"]) }
+        let agent = try random.makeAgent(AgentContext(actionCount: 4, seed: 1))
         #expect(agent.name == "random" && agent.actionCount == 4)
+    }
+
+    /// A recorded kind and configuration rebuild the same factory; an unknown kind is refused by name.
+    @Test func recordedKindsRebuildTheirFactory() throws {
+        let dir = DQNConfigTests.agentsDirectory
+        let fast = try AgentCatalog.resolve("dqn-cpu-fast", agentsDirectory: dir)
+        let rebuilt = try AgentCatalog.factory(kind: fast.kind, name: fast.name, configuration: fast.configuration)
+        #expect(rebuilt.configuration == fast.configuration && rebuilt.sameConfiguration(as: fast.configuration))
+        // The evaluation epsilon plays no part in training: a record that differs only there resumes.
+        var c = try DQNConfig.decode(JSONEncoder().encode(fast.configuration))
+        c.evalEpsilon = 0.001
+        #expect(fast.sameConfiguration(as: try JSONValue(encoding: c)))
+        c.batchSize = 64
+        #expect(!fast.sameConfiguration(as: try JSONValue(encoding: c)))
+        let unknown = #expect(throws: ConfigurationError.self) { try AgentCatalog.factory(kind: "ppo", name: "x", configuration: .object([:])) }
+        #expect(unknown?.description.contains("'ppo'") == true)
     }
 }

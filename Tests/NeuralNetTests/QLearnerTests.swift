@@ -112,7 +112,6 @@ import Testing
     }
 
     @Test func twoLearnersWithTheSameSeedStayBitIdentical() {
-        BLAS.setThreads(1)
         for (optimizer, dueling, double, clip) in [(OptimizerConfig.nature2015, false, false, Float?.none),
                                                    (.adam(lr: 1e-3), true, true, Float?.some(1))] {
             let a = Self.smallLearner(dueling: dueling, double: double, optimizer: optimizer, batch: 5, clip: clip, seed: 42)
@@ -170,7 +169,6 @@ import Testing
     }
 
     @Test func natureNetworkIsDeterministicToo() {
-        BLAS.setThreads(1)
         let make = { QLearner(network: QNetworkConfig(actions: 6, dueling: true), optimizer: .nature2015,
                               loss: .huber, batchSize: 2, doubleDQN: true, gradientClipNorm: 10, seed: 9) }
         let a = make(), b = make()

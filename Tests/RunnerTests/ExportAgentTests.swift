@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Agent
 import NeuralNet
 @testable import Runner
 import TestSupport
@@ -9,12 +10,11 @@ import TestSupport
 @Suite(.serialized) struct ExportAgentTests {
     @Test(.enabled(if: CLITests.built, "needs the arena executable built beside the tests (make test builds it)"))
     func exportsAnAgentThatEvaluatesAndReplays() throws {
-        BLAS.setThreads(1)
         let dir = try makeTemporaryDirectory("export")
         defer { try? FileManager.default.removeItem(at: dir) }
         let runDir = dir.appendingPathComponent("run")
         let (s, c) = tinyRun()
-        #expect(try Trainer(settings: s, agentConfig: c, runDirectory: runDir, romDirectory: testROMDirectory).run() == .finished)
+        #expect(try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: runDir, romDirectory: testROMDirectory).run() == .finished)
 
         let out = dir.appendingPathComponent("agent")
         func export(_ args: [String]) throws -> (status: Int32, out: String, err: String) {

@@ -70,10 +70,13 @@ func reencoded(_ r: EpisodeRecord) throws -> EpisodeRecord {
         let dir = try makeTemporaryDirectory("frames")
         defer { try? FileManager.default.removeItem(at: dir) }
         let env = try EpisodeReplayer.environment(for: record, romDirectory: testROMDirectory)
-        let learner = QLearner(network: QNetworkConfig(actions: env.actionCount), batchSize: 1, seed: 3)
+        var config = DQNConfig()
+        config.replayCapacity = 1_000
+        config.warmupSteps = 0
+        let values = try DQNAgent(config: config, actionCount: env.actionCount, seed: 3)
         let width = 160 + PanelRenderer.panelWidth
         let sink = try PNGSink(directory: dir.path, width: width, height: 210)
-        try EpisodeRenderer.render(record, env: env, learner: learner, panel: true, sinks: [sink])
+        try EpisodeRenderer.render(record, env: env, values: values, panel: true, sinks: [sink])
         #expect(sink.count == 401)  // the reset frame and 400 played frames
         // Decode the PNG independently (Python's zlib and struct) back to RGB.
         let png = dir.appendingPathComponent("frame-000200.png")
@@ -117,7 +120,7 @@ func reencoded(_ r: EpisodeRecord) throws -> EpisodeRecord {
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("e.mp4")
         let env = try EpisodeReplayer.environment(for: record, romDirectory: testROMDirectory)
-        try EpisodeRenderer.render(record, env: env, learner: nil, panel: false,
+        try EpisodeRenderer.render(record, env: env, values: nil, panel: false,
                                    sinks: [try FFmpegSink.video(url.path, width: 160, height: 210)])
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -138,7 +141,7 @@ func reencoded(_ r: EpisodeRecord) throws -> EpisodeRecord {
         let record = try shortEpisode()
         let env = try EpisodeReplayer.environment(for: record, romDirectory: testROMDirectory)
         let window = try SDLWindowSink(title: "test", width: 160, height: 210)
-        let outcome = try EpisodeRenderer.render(record, env: env, learner: nil, panel: false, sinks: [window])
+        let outcome = try EpisodeRenderer.render(record, env: env, values: nil, panel: false, sinks: [window])
         #expect(outcome.steps == record.actions.count && !window.closed)
     }
 }

@@ -38,18 +38,18 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
 }
 
 @Suite(.serialized) struct TrainerTests {
-    init() { BLAS.setThreads(1) }
-
     @Test func aTinyRunWritesEveryResultFile() throws {
         let dir = try makeTemporaryDirectory("train")
         defer { try? FileManager.default.removeItem(at: dir) }
         let (s, c) = tinyRun()
-        let trainer = try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory)
+        let trainer = try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: dir, romDirectory: testROMDirectory)
         #expect(try trainer.run() == .finished)
 
         let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: dir.appendingPathComponent("config.json")))
         #expect(record.game == "breakout" && record.seed == 3 && record.protocol == "nature2015" && record.aleVersion == "0.12.1")
-        #expect(record.agentConfig.evalEpsilon == 0.05)
+        // The agent's own configuration, as given: the runner records it opaquely with its kind.
+        let recorded = try JSONValue(encoding: c)
+        #expect(record.agentKind == "dqn" && record.agentConfig == recorded && record.threads == 1)
 
         let rows = try MetricsLog.readRows(from: dir.appendingPathComponent("metrics.jsonl"))
         let iterations = rows.compactMap { if case .iteration(let m) = $0 { return m } else { return nil } }
@@ -83,7 +83,7 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         let evalURL = dir.appendingPathComponent("evaluation.json")
         let before = try FileManager.default.attributesOfItem(atPath: evalURL.path)[.modificationDate] as? Date
         let rowsBefore = try MetricsLog.readRows(from: dir.appendingPathComponent("metrics.jsonl")).count
-        #expect(try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory).run() == .finished)
+        #expect(try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: dir, romDirectory: testROMDirectory).run() == .finished)
         #expect(try FileManager.default.attributesOfItem(atPath: evalURL.path)[.modificationDate] as? Date == before)
         #expect(try MetricsLog.readRows(from: dir.appendingPathComponent("metrics.jsonl")).count == rowsBefore)
     }
@@ -92,7 +92,7 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         let dir = try makeTemporaryDirectory("train-tb")
         defer { try? FileManager.default.removeItem(at: dir) }
         let (s, c) = tinyRun()
-        try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory).run()
+        try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: dir, romDirectory: testROMDirectory).run()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", packageRoot.appendingPathComponent("scripts/read_tfevents.py").path, dir.path]
@@ -116,7 +116,7 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         let a = try makeTemporaryDirectory("train-a"), b = try makeTemporaryDirectory("train-b")
         defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
         let (s, c) = tinyRun()
-        try Trainer(settings: s, agentConfig: c, runDirectory: a, romDirectory: testROMDirectory).run()
+        try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: a, romDirectory: testROMDirectory).run()
 
         // Stop mid-iteration (step 220), then resume in a new trainer.
         var hooks = TrainerHooks()
@@ -124,12 +124,12 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         hooks.progressInterval = 1
         hooks.progress = { snap, _ in steps = snap.agentSteps }
         hooks.shouldStop = { steps >= 220 }
-        let first = try Trainer(settings: s, agentConfig: c, runDirectory: b, romDirectory: testROMDirectory).run(hooks: hooks)
+        let first = try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: b, romDirectory: testROMDirectory).run(hooks: hooks)
         #expect(first == .stopped(agentSteps: 220))
         var logs: [String] = []
         var resumeHooks = TrainerHooks()
         resumeHooks.log = { logs.append($0) }
-        #expect(try Trainer(settings: s, agentConfig: c, runDirectory: b, romDirectory: testROMDirectory).run(hooks: resumeHooks) == .finished)
+        #expect(try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: b, romDirectory: testROMDirectory).run(hooks: resumeHooks) == .finished)
         #expect(logs.contains { $0.contains("from checkpoint at 220") })
         // The iteration the resumed run finishes is announced with its evaluation.
         #expect(logs.contains { $0.hasPrefix("iter 1 done | 300 steps | eval ") && $0.contains(" over 1 episode, human-normalized ") })
@@ -142,20 +142,20 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         let a = try makeTemporaryDirectory("train-a"), b = try makeTemporaryDirectory("train-b")
         defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
         let (s, c) = tinyRun()
-        try Trainer(settings: s, agentConfig: c, runDirectory: a, romDirectory: testROMDirectory).run()
+        try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: a, romDirectory: testROMDirectory).run()
         var steps = 0
         var hooks = TrainerHooks()
         hooks.progressInterval = 1
         hooks.progress = { snap, _ in steps = snap.agentSteps }
         hooks.shouldStop = { steps >= 200 }
-        _ = try Trainer(settings: s, agentConfig: c, runDirectory: b, romDirectory: testROMDirectory).run(hooks: hooks)
+        _ = try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: b, romDirectory: testROMDirectory).run(hooks: hooks)
         // Tear the newest checkpoint's trainer state, as a crash in the middle of a disk write could.
         let torn = b.appendingPathComponent("checkpoints/ckpt-200/trainer.json")
         try Data("{\"agentSteps\": 2".utf8).write(to: torn)
         var logs: [String] = []
         var resumeHooks = TrainerHooks()
         resumeHooks.log = { logs.append($0) }
-        #expect(try Trainer(settings: s, agentConfig: c, runDirectory: b, romDirectory: testROMDirectory).run(hooks: resumeHooks) == .finished)
+        #expect(try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: b, romDirectory: testROMDirectory).run(hooks: resumeHooks) == .finished)
         #expect(logs.contains { $0.contains("ckpt-200") })
         #expect(logs.contains { $0.contains("from checkpoint at 150") })
         #expect(try fileBytes(a.appendingPathComponent("weights.safetensors")) == fileBytes(b.appendingPathComponent("weights.safetensors")))
@@ -167,10 +167,10 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         var (s, c) = tinyRun(budget: 10)
         s.evalEpisodes = 0
         s.finalEvalEpisodes = 0
-        try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory).run()
+        try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: dir, romDirectory: testROMDirectory).run()
         c.batchSize = 16
         #expect {
-            try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory).run()
+            try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: dir, romDirectory: testROMDirectory).run()
         } throws: { "\($0)".contains("holds a run with a different configuration") }
     }
 
@@ -182,7 +182,7 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         var (s, c) = tinyRun(budget: 10)
         s.evalEpisodes = 0
         s.finalEvalEpisodes = 0
-        try Trainer(settings: s, agentConfig: c, runDirectory: dir, romDirectory: testROMDirectory).run()
+        try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: dir, romDirectory: testROMDirectory).run()
         #expect(!FileManager.default.fileExists(atPath: stale.path))
         let events = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("events.out.tfevents.") }
         #expect(events.count == 1)
@@ -191,7 +191,7 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
     @Test func anUnwritableFolderIsAClearError() throws {
         let (s, c) = tinyRun(budget: 10)
         #expect {
-            try Trainer(settings: s, agentConfig: c, runDirectory: URL(fileURLWithPath: "/proc/arena-run"), romDirectory: testROMDirectory).run()
+            try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: URL(fileURLWithPath: "/proc/arena-run"), romDirectory: testROMDirectory).run()
         } throws: { "\($0)".contains("Cannot create the run folder /proc/arena-run") }
     }
 }

@@ -1,33 +1,23 @@
+import Agent
 import Environment
 import Foundation
-import NeuralNet
 
 /// Replays an episode into frame sinks: every emulator frame (resets, no-ops and skipped frames
-/// included), optionally with the side panel of `PanelRenderer`, whose Q-values come from
-/// `learner` evaluated on the same stacked observations the agent saw.
+/// included), optionally with the side panel of `PanelRenderer`, whose Q-values come from a
+/// value-based agent shown the same frames the playing agent saw (its own actions are ignored:
+/// the episode's recorded actions are replayed).
 public enum EpisodeRenderer {
     @discardableResult
-    public static func render(_ record: EpisodeRecord, env: AtariEnvironment, learner: QLearner?, panel: Bool,
+    public static func render(_ record: EpisodeRecord, env: AtariEnvironment, values agent: ActionValueAgent?, panel: Bool,
                               sinks: [FrameSink]) throws -> EpisodeReplayer.Outcome {
         let gameWidth = env.arcade.screenWidth, height = env.arcade.screenHeight
         let renderer = PanelRenderer(gameWidth: gameWidth, height: height, actionSet: env.arcade.actionSet)
         var game = [UInt8](repeating: 0, count: gameWidth * height * 3)
         var out = [UInt8](repeating: 0, count: (panel ? renderer.width : gameWidth) * height * 3)
-        var stack = FrameStack(depth: 4, frameSize: env.frameSize)
-        var observation = [UInt8](repeating: 0, count: 4 * env.frameSize)
-        var q: [Float]? = learner.map { [Float](repeating: 0, count: $0.network.actions) }
+        var q: [Float]? = nil
         var chosen: Int? = record.actions.first.map(Int.init)
         var step = 0
         var sinkError: Error?
-
-        func updateQ() {
-            guard let learner, q != nil else { return }
-            observation.withUnsafeMutableBufferPointer { o in
-                // safe because: observation holds 4 frames, the stack's size.
-                stack.write(into: o.baseAddress.unsafelyUnwrapped)
-                q?.withUnsafeMutableBufferPointer { learner.qValues(observation: o.baseAddress.unsafelyUnwrapped, into: $0.baseAddress.unsafelyUnwrapped) }
-            }
-        }
 
         env.frameObserver = { arcade in
             guard sinkError == nil else { return }
@@ -41,13 +31,16 @@ public enum EpisodeRenderer {
         }
         defer { env.frameObserver = nil }
         let outcome = try EpisodeReplayer.replay(record, in: env, onReset: {
-            env.withFrame { stack.reset(with: $0.baseAddress.unsafelyUnwrapped) }
-            updateQ()
-        }, onStep: { i, _ in
+            guard let agent else { return }
+            _ = env.withFrame { agent.beginEpisode(frame: $0, training: false) }
+            q = agent.currentActionValues()
+        }, onStep: { i, result in
             step = i + 1
-            env.withFrame { stack.push($0.baseAddress.unsafelyUnwrapped) }
             chosen = i + 1 < record.actions.count ? Int(record.actions[i + 1]) : nil
-            updateQ()
+            if let agent {
+                _ = env.withFrame { agent.step(reward: result.trainingReward, frame: $0, lifeLost: false) }
+                q = agent.currentActionValues()
+            }
             if let sinkError { throw sinkError }
         })
         for sink in sinks { try sink.finish() }

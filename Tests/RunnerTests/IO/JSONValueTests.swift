@@ -1,3 +1,4 @@
+import ArenaSupport
 import Foundation
 import Testing
 @testable import Runner
