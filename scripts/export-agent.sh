@@ -20,6 +20,16 @@ arena="${ARENA:-.build/release/arena}"   # ARENA overrides (tests pass the binar
 [ -x "$arena" ] || die "build first (make build)."
 [ -f "$run/config.json" ] || die "$run is not a run folder (no config.json)."
 [ -f "$run/weights.safetensors" ] || die "$run has no weights.safetensors yet (it is written after the first iteration)."
+# Only a finished run ships: its final evaluation (evaluation.json) is written when the budget is spent.
+python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1] + "/config.json"))
+try:
+    e = json.load(open(sys.argv[1] + "/evaluation.json"))
+except (OSError, ValueError):
+    sys.exit(1)
+sys.exit(0 if e.get("agent_steps", 0) >= c["budget_agent_steps"] else 1)' "$run" \
+  || die "$run has not finished (no final evaluation.json for its budget); let it finish (run the same arena train command again) and export it then. Nothing was written."
 [ -e "$out" ] && die "$out already exists; remove it or pick another name."
 [[ "$episodes" =~ ^[1-9][0-9]*$ ]] || die "EPISODES must be a positive number, got $episodes."
 

@@ -13,7 +13,8 @@ extension DQNConfig {
         let minimumCapacity = max(1, stackDepth) + max(1, nStep) + 1
         need(replayCapacity >= minimumCapacity,
              "replayCapacity must be at least stackDepth + nStep + 1 = \(minimumCapacity), got \(replayCapacity)")
-        need(warmupSteps >= 0, "warmupSteps must be at least 0, got \(warmupSteps)")
+        need(warmupSteps >= batchSize,
+             "warmupSteps must be at least batchSize (\(batchSize)), got \(warmupSteps): the first update samples a batch from what warm-up stored")
         need(updatePeriod >= 1, "updatePeriod must be at least 1, got \(updatePeriod)")
         need(targetUpdatePeriod >= 1, "targetUpdatePeriod must be at least 1, got \(targetUpdatePeriod)")
         unit("epsilonStart", epsilonStart)

@@ -60,6 +60,14 @@ import Testing
         #expect(c.problems().contains("gamma must be between 0 and 1, got 1.5"))
         #expect(c.problems().contains("replayCapacity must be at least stackDepth + nStep + 1 = 6, got 3"))
         #expect(DQNConfig().problems().isEmpty)
+        // What the learner cannot use, each refused by name.
+        c = DQNConfig(); c.batchSize = 64; c.warmupSteps = 32; c.nStep = 0; c.targetUpdatePeriod = 0; c.evalEpsilon = 1.5
+        #expect(c.problems() == [
+            "nStep must be at least 1, got 0",
+            "warmupSteps must be at least batchSize (64), got 32: the first update samples a batch from what warm-up stored",
+            "targetUpdatePeriod must be at least 1, got 0",
+            "evalEpsilon must be between 0 and 1, got 1.5",
+        ])
     }
 
     @Test func overridesApplyByDottedKeyAndRejectUnknownKeys() throws {
@@ -84,8 +92,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("mine.json")
         try Data(#"{"batchSize": 64, "warmupSteps": 100}"#.utf8).write(to: file)
-        let c = try DQNConfig.resolve(file: file, overrides: ["warmupSteps=7"])
-        #expect(c.batchSize == 64 && c.warmupSteps == 7 && c.gamma == DQNConfig().gamma)
+        let c = try DQNConfig.resolve(file: file, overrides: ["warmupSteps=70"])
+        #expect(c.batchSize == 64 && c.warmupSteps == 70 && c.gamma == DQNConfig().gamma)
         let bad = #expect(throws: ConfigurationError.self) { try DQNConfig.resolve(file: file, overrides: ["batchSize=0"]) }
         #expect(bad?.description.contains("batchSize must be at least 1, got 0") == true)
         let missing = #expect(throws: ConfigurationError.self) { try DQNConfig.load(from: dir.appendingPathComponent("nope.json")) }

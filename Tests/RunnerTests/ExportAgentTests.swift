@@ -48,5 +48,17 @@ import TestSupport
         #expect(again.status != 0 && again.err.contains("already exists"))
         let notARun = try export([dir.path, dir.appendingPathComponent("other").path])
         #expect(notARun.status != 0 && notARun.err.contains("is not a run folder"))
+        // A run whose budget is not spent (here: extended, so its evaluation.json is older) is not exported.
+        var longer = s
+        longer.budgetAgentSteps = 450
+        let unfinished = dir.appendingPathComponent("unfinished")
+        var hooks = TrainerHooks()
+        hooks.shouldStop = { true }
+        try FileManager.default.copyItem(at: runDir, to: unfinished)
+        #expect(try Trainer(settings: longer, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: unfinished,
+                            romDirectory: testROMDirectory).run(hooks: hooks) == .stopped(agentSteps: 301))
+        let early = try export([unfinished.path, dir.appendingPathComponent("early").path])
+        #expect(early.status != 0 && early.err.contains("has not finished"), "stderr: \(early.err)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("early").path))
     }
 }

@@ -72,7 +72,7 @@ func reencoded(_ r: EpisodeRecord) throws -> EpisodeRecord {
         let env = try EpisodeReplayer.environment(for: record, romDirectory: testROMDirectory)
         var config = DQNConfig()
         config.replayCapacity = 1_000
-        config.warmupSteps = 0
+        config.warmupSteps = config.batchSize
         let values = try DQNAgent(config: config, actionCount: env.actionCount, seed: 3)
         let width = 160 + PanelRenderer.panelWidth
         let sink = try PNGSink(directory: dir.path, width: width, height: 210)
