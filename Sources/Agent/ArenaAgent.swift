@@ -49,10 +49,19 @@ public protocol ArenaAgent: AnyObject {
     func publish(to directory: URL) throws
     /// Counters for logs.
     var statistics: AgentStatistics { get }
+    /// Named values that show how learning goes over the training phase that just ended (DQN:
+    /// the TD error, loss, gradient norm and Q by action on a sample of its replay memory, the
+    /// share of each action it took, Adam's step scale per tensor), for seeing a stall while it
+    /// happens. The runner calls it once at the end of every training phase, before the
+    /// checkpoint, and logs each value as `agent/<name>` in TensorBoard and in the iteration's
+    /// row of metrics.jsonl. What the agent counts for it starts again after the call; it must
+    /// not change how the agent acts or learns. Default: none.
+    func iterationDiagnostics() -> [(name: String, value: Double)]
 }
 
 extension ArenaAgent {
     public func publish(to directory: URL) throws {}
+    public func iterationDiagnostics() -> [(name: String, value: Double)] { [] }
 }
 
 /// What only a value-based agent can give: its action values, for the value check of

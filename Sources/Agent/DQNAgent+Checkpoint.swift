@@ -31,6 +31,8 @@ extension DQNAgent {
         var lastAction: Int
         var actGenerator: [UInt64]
         var frameStack: String
+        /// Training actions per action since the last diagnostics (absent in older checkpoints: zeros).
+        var actionCounts: [Int]?
     }
 
     public func save(to directory: URL) throws {
@@ -38,7 +40,8 @@ extension DQNAgent {
                           agentSteps: agentSteps, updates: updates, targetSyncs: targetSyncs,
                           lastLossBits: lastLoss?.bitPattern, lastQMeanBits: lastQMean?.bitPattern,
                           training: training, inEpisode: inEpisode, lastAction: lastAction,
-                          actGenerator: actGenerator.state, frameStack: Data(observation).base64EncodedString())
+                          actGenerator: actGenerator.state, frameStack: Data(observation).base64EncodedString(),
+                          actionCounts: actionCounts)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try replay.save(to: directory)
@@ -87,6 +90,7 @@ extension DQNAgent {
         inEpisode = state.inEpisode
         lastAction = state.lastAction
         actGenerator.state = state.actGenerator
+        actionCounts = state.actionCounts.flatMap { $0.count == actionCount ? $0 : nil } ?? [Int](repeating: 0, count: actionCount)
         // Rebuild the ring from the saved frames, oldest first.
         let frames = [UInt8](stackBytes), n = stack.frameSize
         frames.withUnsafeBufferPointer { f in

@@ -43,6 +43,8 @@ public final class DQNAgent: ActionValueAgent {
     var training = false
     var inEpisode = false
     var lastAction = 0
+    /// Training actions taken per action since the last `iterationDiagnostics()`.
+    var actionCounts: [Int]
 
     /// A DQN agent for the Nature network (4 x 84 x 84 observations) and `actionCount` actions.
     /// `config` must be valid (`validate()`); throws if it is not, or if the replay memory cannot
@@ -85,6 +87,7 @@ public final class DQNAgent: ActionValueAgent {
         self.observation = [UInt8](repeating: 0, count: config.stackDepth * frameSize)
         self.actGenerator = SeededGenerator(seed: seed, stream: "act")
         self.q = [Float](repeating: 0, count: learner.network.actions)
+        self.actionCounts = [Int](repeating: 0, count: learner.network.actions)
     }
 
     // MARK: ArenaAgent
@@ -149,7 +152,10 @@ public final class DQNAgent: ActionValueAgent {
         } else {
             action = greedyAction()
         }
-        if training { agentSteps += 1 }
+        if training {
+            agentSteps += 1
+            actionCounts[action] += 1
+        }
         lastAction = action
         return action
     }
@@ -205,6 +211,53 @@ public final class DQNAgent: ActionValueAgent {
 
     /// Saves the online network's weights as safetensors (PyTorch names), for sharing.
     public func saveWeights(to url: URL) throws { try learner.saveWeights(to: url) }
+
+    // MARK: Diagnostics
+
+    /// See `ArenaAgent.iterationDiagnostics`. On one batch drawn from the replay memory with a
+    /// generator of its own (seeded from the run seed and the agent steps, so the memory's own
+    /// sampling stream is untouched and a resumed run measures the same): `td_error` (mean
+    /// |Q(s,a) - y|), `loss`, `gradient_norm` (before clipping), `q/<a>` (mean Q(s, a) per
+    /// action a); over the training actions since the last call: `action_share/<a>`; from the
+    /// optimizer: `adam_normalized/<tensor>` and `adam_below_epsilon/<tensor>` (see
+    /// `QLearner.adamStepScales`). Allocates; once per iteration.
+    public func iterationDiagnostics() -> [(name: String, value: Double)] {
+        var out: [(name: String, value: Double)] = []
+        let taken = actionCounts.reduce(0, +)
+        if taken > 0 {
+            for (a, n) in actionCounts.enumerated() { out.append(("action_share/\(a)", Double(n) / Double(taken))) }
+        }
+        actionCounts = [Int](repeating: 0, count: actionCount)
+        if updates > 0 {
+            let saved = replay.generator
+            replay.generator = SeededGenerator(seed: seed, stream: "diagnostics-\(agentSteps)")
+            let sampled = replay.sample(into: batch, beta: replay.beta(atStep: agentSteps))
+            replay.generator = saved
+            if sampled {
+                let stats = learner.measure(batch.training)
+                let n = batch.training.batchSize
+                out.append(("td_error", Double(batch.training.tdErrors.reduce(0, +)) / Double(n)))
+                out.append(("loss", Double(stats.loss)))
+                if let g = stats.gradientNorm { out.append(("gradient_norm", Double(g))) }
+                var values = [Float](repeating: 0, count: n * actionCount)
+                batch.training.observations.withUnsafeBufferPointer { obs in
+                    values.withUnsafeMutableBufferPointer { v in
+                        // safe because: n observations in, n * actionCount values out.
+                        learner.qValues(observations: obs.baseAddress.unsafelyUnwrapped, count: n, into: v.baseAddress.unsafelyUnwrapped)
+                    }
+                }
+                for a in 0..<actionCount {
+                    let sum = (0..<n).reduce(0.0) { $0 + Double(values[$1 * actionCount + a]) }
+                    out.append(("q/\(a)", sum / Double(n)))
+                }
+            }
+        }
+        for t in learner.adamStepScales() ?? [] {
+            out.append(("adam_normalized/\(t.tensor)", t.normalized))
+            out.append(("adam_below_epsilon/\(t.tensor)", t.belowEpsilon))
+        }
+        return out
+    }
 
     // MARK: Evaluation, publishing, the factory
 

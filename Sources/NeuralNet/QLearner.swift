@@ -252,7 +252,14 @@ public final class QLearner {
     /// cores meet only twice per update instead of at every GEMM. The halves' gradients are summed
     /// in a fixed order, so the result is deterministic, but not bit-identical to one lane.
     @discardableResult
-    public func update(_ batch: TrainingBatch) -> UpdateStats {
+    public func update(_ batch: TrainingBatch) -> UpdateStats { pass(batch, learn: true) }
+
+    /// What `update` would measure on `batch` (loss, mean Q(s, a), the gradient's L2 norm
+    /// before clipping, |Q(s, a) - y| into `batch.tdErrors`) without learning from it: the
+    /// parameters, the optimizer and its step count are untouched. For diagnostics.
+    public func measure(_ batch: TrainingBatch) -> UpdateStats { pass(batch, learn: false) }
+
+    private func pass(_ batch: TrainingBatch, learn: Bool) -> UpdateStats {
         precondition(batch.batchSize == batchSize,
                      "the batch holds \(batch.batchSize) samples, the learner was built for \(batchSize)")
         precondition(batch.observationBytes == net.observationBytes,
@@ -298,6 +305,10 @@ public final class QLearner {
             stats.loss = lossSum / Float(n)
             stats.qMean = qSum / Float(n)
         }}}}}}}
+            guard learn else {
+                stats.gradientNorm = Optimizer.globalNorm(g, count: count)
+                return
+            }
             // Clip, step.
             if let maxNorm = gradientClipNorm {
                 stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm, halves: lanes == 2 ? worker : nil)
@@ -313,8 +324,30 @@ public final class QLearner {
                 }
             }
         }}}}}
-        onlinePatchStale = true
+        if learn { onlinePatchStale = true }
         return stats
+    }
+
+    /// Per tensor of `tensors`, how far Adam's step is from fully normalized: the mean over its
+    /// parameters of sqrt(v_hat) / (sqrt(v_hat) + epsilon) (1: every parameter steps by about
+    /// the learning rate; near 0: epsilon dominates and Adam is momentum SGD with a learning
+    /// rate shrunk by sqrt(v_hat) / epsilon), and the share of parameters whose sqrt(v_hat) is
+    /// below epsilon. Nil for RMSProp or before the first update.
+    public func adamStepScales() -> [(tensor: String, normalized: Double, belowEpsilon: Double)]? {
+        guard case let .adam(_, _, beta2, epsilon) = optimizer, updateCount > 0 else { return nil }
+        let correction = 1 - Foundation.pow(Double(beta2), Double(updateCount))
+        return moment2.withBase { v in
+            net.tensors.map { t in
+                var normalized = 0.0, below = 0
+                for i in t.offset..<(t.offset + t.count) {
+                    // safe because: tensor ranges lie inside the parameter buffer.
+                    let root = (Double(v[i]) / correction).squareRoot()
+                    normalized += root / (root + Double(epsilon))
+                    if root < Double(epsilon) { below += 1 }
+                }
+                return (t.name, normalized / Double(max(t.count, 1)), Double(below) / Double(max(t.count, 1)))
+            }
+        }
     }
 
     /// Pointers one update shares between its lanes; each lane touches only its samples' rows.

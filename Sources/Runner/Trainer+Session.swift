@@ -180,9 +180,12 @@ final class TrainingSession {
     struct IterationEvaluation {
         var summary: EvaluationSummary?
         var seconds: Double
+        /// The agent's diagnostics of the training phase, taken before the evaluation.
+        var diagnostics: [(name: String, value: Double)]
     }
 
     func evaluatePhase() throws -> IterationEvaluation {
+        let diagnostics = agent.iterationDiagnostics()
         let start = clock.seconds
         let iteration = state.iteration
         let summary = try evaluate(phase: "iteration-\(iteration)", episodes: settings.evalEpisodes, recordValues: false) { _, e in
@@ -190,7 +193,8 @@ final class TrainingSession {
                                                        frames: state.trainingFrames, episodeReturn: e.score,
                                                        length: e.length, wallSeconds: wall())))
         }
-        return IterationEvaluation(summary: summary.episodes.isEmpty ? nil : summary, seconds: clock.seconds - start)
+        return IterationEvaluation(summary: summary.episodes.isEmpty ? nil : summary, seconds: clock.seconds - start,
+                                   diagnostics: diagnostics)
     }
 
     /// The iteration's row in metrics.jsonl, its TensorBoard scalars, its line for the user, and
@@ -199,12 +203,15 @@ final class TrainingSession {
         let stats = agent.statistics
         let trainMean = mean(state.iterationReturns)
         let e = evaluation.summary
-        try metrics.append(.iteration(IterationMetrics(
+        var row = IterationMetrics(
             iteration: state.iteration, agentSteps: state.agentSteps, frames: state.trainingFrames,
             trainMeanReturn: trainMean, trainEpisodes: state.iterationReturns.count,
             evalMeanReturn: e?.mean, evalStdReturn: e?.std, evalEpisodes: e?.episodes.count ?? 0,
             evalHumanNormalized: e?.humanNormalized, loss: stats.lastLoss, qMean: stats.lastQMean,
-            epsilon: stats.epsilon, stepsPerSecond: trainStepsPerSecond, wallSeconds: wall())))
+            epsilon: stats.epsilon, stepsPerSecond: trainStepsPerSecond, wallSeconds: wall())
+        let diagnostics = evaluation.diagnostics
+        for d in diagnostics { row.agent[d.name] = d.value }
+        try metrics.append(.iteration(row))
         hooks.log(ProgressFormat.iterationSummary(
             iteration: state.iteration, agentSteps: state.agentSteps, evaluation: e, trainMeanReturn: trainMean,
             trainEpisodes: state.iterationReturns.count, trainStepsPerSecond: trainStepsPerSecond, evalSeconds: evaluation.seconds))
@@ -217,6 +224,7 @@ final class TrainingSession {
             (MetricName.trainEpsilon, stats.epsilon), (MetricName.trainReplayFill, Double(stats.replayTransitions)),
             (MetricName.stepsPerSecond, trainStepsPerSecond),
         ]
+        scalars += diagnostics.map { (MetricName.agentPrefix + $0.name, $0.value) }
         scalars.removeAll { $0.1 == nil }
         for (tag, value) in scalars { tb.scalar(tag, value ?? 0, step: step) }
         try tb.flush()

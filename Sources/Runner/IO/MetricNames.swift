@@ -11,4 +11,6 @@ public enum MetricName {
     public static let evalStdReturn = "eval/std_return"
     public static let evalHumanNormalized = "eval/human_normalized"
     public static let stepsPerSecond = "perf/steps_per_second"
+    /// Before each of the agent's own diagnostics (`agent/td_error`, `agent/q/0`, ...).
+    public static let agentPrefix = "agent/"
 }

@@ -54,6 +54,10 @@ public struct IterationMetrics: Equatable, Sendable {
     public var epsilon: Double?
     public var stepsPerSecond: Double?
     public var wallSeconds: Double
+    /// The agent's own diagnostics of the iteration (`ArenaAgent.iterationDiagnostics`), by
+    /// name: an `"agent"` object at the end of the metrics.jsonl row (not in metrics.csv, whose
+    /// columns are fixed). Empty for agents that report none.
+    public var agent: [String: Double] = [:]
 
     public init(iteration: Int, agentSteps: Int, frames: Int, trainMeanReturn: Double?, trainEpisodes: Int,
                 evalMeanReturn: Double?, evalStdReturn: Double?, evalEpisodes: Int, evalHumanNormalized: Double?,
@@ -127,7 +131,13 @@ public enum MetricsRow: Equatable, Sendable {
 
     /// One metrics.jsonl line, without the newline.
     public var jsonLine: String {
-        "{" + fields.map { "\"\($0.0)\": \($0.1.json)" }.joined(separator: ", ") + "}"
+        var parts = fields.map { "\"\($0.0)\": \($0.1.json)" }
+        if case .iteration(let i) = self, !i.agent.isEmpty {
+            // Names are the agent's identifiers (letters, digits, _ / . -), written as they are.
+            let values = i.agent.keys.sorted().map { "\"\($0)\": \(Value.double(i.agent[$0]).json)" }
+            parts.append("\"agent\": {" + values.joined(separator: ", ") + "}")
+        }
+        return "{" + parts.joined(separator: ", ") + "}"
     }
 
     /// One metrics.csv line, without the newline, in `columns` order.
@@ -161,13 +171,24 @@ public enum MetricsRow: Equatable, Sendable {
                     phase: phase, iteration: try int("iteration"), agentSteps: try int("agent_steps"), frames: try int("frames"),
                     episodeReturn: try double("return"), length: try int("length"), wallSeconds: try double("wall_seconds")))
             case "iteration":
-                self = .iteration(IterationMetrics(
+                var agent: [String: Double] = [:]
+                if let object = jsonObject["agent"] {
+                    guard let values = object as? [String: Any] else { throw Missing(key: "agent") }
+                    for (name, value) in values {
+                        if value is NSNull { agent[name] = .nan; continue }
+                        guard let n = value as? NSNumber else { throw Missing(key: "agent") }
+                        agent[name] = n.doubleValue
+                    }
+                }
+                var row = (IterationMetrics(
                     iteration: try int("iteration"), agentSteps: try int("agent_steps"), frames: try int("frames"),
                     trainMeanReturn: try optional("train_mean_return"), trainEpisodes: try int("train_episodes"),
                     evalMeanReturn: try optional("eval_mean_return"), evalStdReturn: try optional("eval_std_return"),
                     evalEpisodes: try int("eval_episodes"), evalHumanNormalized: try optional("eval_human_normalized"),
                     loss: try optional("loss"), qMean: try optional("q_mean"), epsilon: try optional("epsilon"),
                     stepsPerSecond: try optional("steps_per_second"), wallSeconds: try double("wall_seconds")))
+                row.agent = agent
+                self = .iteration(row)
             default:
                 throw MetricsFormatError(problem: "its \"kind\" is neither \"episode\" nor \"iteration\"")
             }
