@@ -28,13 +28,16 @@ let package = Package(
         // libcrypto picks the CPU's SHA instructions at run time). Only ArenaSupport imports it.
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        // Debian's zlib: deflate for the PNG frames of `arena replay`. Only Runner imports it.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         // Seeded generators, atomic files, checksums: the small things every module shares.
         .target(name: "ArenaSupport", dependencies: ["COpenSSL"]),
         .target(name: "Environment", dependencies: ["CALE", "ArenaSupport"], resources: [.copy("Resources")]),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "ArenaSupport"]),
         .target(name: "Agent", dependencies: ["NeuralNet", "Environment", "ArenaSupport"]),
-        .target(name: "Runner", dependencies: ["Agent", "Environment", "NeuralNet", "ArenaSupport"]),
+        .target(name: "Runner", dependencies: ["Agent", "Environment", "NeuralNet", "ArenaSupport", "CZlib"]),
         .executableTarget(name: "arena", dependencies: [
             "Runner", "Agent", "Environment", "NeuralNet", "ArenaSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
