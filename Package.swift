@@ -32,7 +32,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
-        // Seeded generators, atomic files, checksums: the small things every module shares.
+        // Seeded generators, atomic files, checksums, shared errors: what every module uses.
         .target(name: "ArenaSupport", dependencies: ["COpenSSL"]),
         .target(name: "Environment", dependencies: ["CALE", "ArenaSupport"], resources: [.copy("Resources")]),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "ArenaSupport"]),
