@@ -145,7 +145,7 @@ public final class DQNAgent: ArenaAgent {
         let epsilon = training ? config.epsilon(atStep: agentSteps) : config.evalEpsilon
         let action: Int
         if actGenerator.nextUnitDouble() < epsilon {
-            action = ReplayMemory.bounded(actionCount, using: &actGenerator)
+            action = actGenerator.nextInt(below: actionCount)
         } else {
             action = greedyAction()
         }

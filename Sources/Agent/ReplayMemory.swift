@@ -344,7 +344,7 @@ public final class ReplayMemory {
                     i = logicalIndex(ofSlot: s)
                     probability = tree[s] / total
                 } else {
-                    i = oldestRetained + Self.bounded(framesWritten - oldestRetained, using: &generator)
+                    i = oldestRetained + generator.nextInt(below: framesWritten - oldestRetained)
                 }
                 if let w = window(i) { drawn = i; win = w; break }
             }
@@ -437,19 +437,6 @@ public final class ReplayMemory {
         if y == 0 { return 1 }
         if y == -1 { return 1 / x }
         return Foundation.pow(x, y)
-    }
-
-    /// A uniform integer in 0..<n from `generator` (Lemire's multiply-and-reject), independent of
-    /// the standard library's algorithm so streams stay stable across toolchains.
-    @inline(__always) static func bounded(_ n: Int, using generator: inout SeededGenerator) -> Int {
-        precondition(n > 0, "bounded needs n > 0, got \(n)")
-        let range = UInt64(n)
-        var product = generator.next().multipliedFullWidth(by: range)
-        if product.low < range {
-            let threshold = (0 &- range) % range
-            while product.low < threshold { product = generator.next().multipliedFullWidth(by: range) }
-        }
-        return Int(product.high)
     }
 
     // MARK: State access for checkpoints (ReplayMemory+Checkpoint.swift)
