@@ -439,6 +439,23 @@ public final class ReplayMemory {
         return Foundation.pow(x, y)
     }
 
+    // MARK: Footprint
+
+    /// Resident bytes of this memory: frame-mapping pages the kernel holds (mincore), plus the
+    /// per-slot arrays (action, reward, flags: 6 bytes a slot) and the sum tree counted in full
+    /// (an upper bound: zero-filled arrays may not all be resident yet).
+    public func storageResidentBytes() -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pages = (mappedBytes + page - 1) / page
+        var vector = [UInt8](repeating: 0, count: pages)
+        let status = vector.withUnsafeMutableBufferPointer { v in
+            // safe because: the vector has one byte per page of the mapping.
+            mincore(frames, mappedBytes, v.baseAddress)
+        }
+        let framePages = status == 0 ? vector.reduce(0) { $0 + Int($1 & 1) } : pages
+        return framePages * page + capacity * 6 + treeBytes
+    }
+
     // MARK: State access for checkpoints (ReplayMemory+Checkpoint.swift)
 
     var storedFrames: UnsafeMutableRawPointer { frames }
