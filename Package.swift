@@ -24,14 +24,20 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
 
-        // Seeded generators, atomic files, checksums: the small things every module shares.
-        .target(name: "ArenaSupport", dependencies: ["CArenaSupport"]),
-        // Its C kernels: SHA-256 with the CPU's SHA instructions (checkpoints are hashed in full).
-        .target(name: "CArenaSupport", path: "Sources/CArenaSupport"),
+        // Debian's OpenSSL libcrypto: SHA-256 (checkpoints are hashed in full, so it must be fast;
+        // libcrypto picks the CPU's SHA instructions at run time). Only ArenaSupport imports it.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        // Debian's zlib: deflate for the PNG frames of `arena replay`. Only Runner imports it.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // Seeded generators, atomic files, checksums, shared errors: what every module uses.
+        .target(name: "ArenaSupport", dependencies: ["COpenSSL"]),
         .target(name: "Environment", dependencies: ["CALE", "ArenaSupport"], resources: [.copy("Resources")]),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "ArenaSupport"]),
         .target(name: "Agent", dependencies: ["NeuralNet", "Environment", "ArenaSupport"]),
-        .target(name: "Runner", dependencies: ["Agent", "Environment", "NeuralNet", "ArenaSupport"]),
+        .target(name: "Runner", dependencies: ["Agent", "Environment", "NeuralNet", "ArenaSupport", "CZlib"]),
         .executableTarget(name: "arena", dependencies: [
             "Runner", "Agent", "Environment", "NeuralNet", "ArenaSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

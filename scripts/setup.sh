@@ -13,7 +13,7 @@ PREFIX=${ALE_PREFIX:-/usr/local}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${ARENA_CACHE:-$ROOT/.cache}
 ROM_DIR=${ARENA_ROM_DIR:-$ROOT/roms}
-PACKAGES=(cmake ninja-build g++ zlib1g-dev pkg-config libopenblas-dev python3-pip)
+PACKAGES=(cmake ninja-build g++ zlib1g-dev libssl-dev pkg-config libopenblas-dev python3-pip)
 [ "$#" -gt 0 ] && PACKAGES+=("$@")   # extra Debian packages asked for by the caller
 
 say() { printf 'setup: %s\n' "$*"; }

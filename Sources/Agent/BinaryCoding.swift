@@ -6,16 +6,6 @@ import Glibc
 import Darwin
 #endif
 
-/// A checkpoint file that could not be read back, with a sentence a user can act on.
-public struct CheckpointReadError: Error, CustomStringConvertible, Equatable {
-    public let path: String
-    public let reason: String
-    public init(path: String, reason: String) { self.path = path; self.reason = reason }
-    public var description: String {
-        "Could not restore from \(path): \(reason). Use a checkpoint written by this version with the same agent configuration, or start a fresh run."
-    }
-}
-
 #if _endian(big)
 #error("Checkpoint files are little-endian; add byte swapping before building for a big-endian platform.")
 #endif

@@ -148,7 +148,7 @@ public final class DQNAgent: ActionValueAgent {
         let epsilon = training ? config.epsilon(atStep: agentSteps) : config.evalEpsilon
         let action: Int
         if actGenerator.nextUnitDouble() < epsilon {
-            action = ReplayMemory.bounded(actionCount, using: &actGenerator)
+            action = actGenerator.nextInt(below: actionCount)
         } else {
             action = greedyAction()
         }

@@ -24,7 +24,7 @@ public final class RandomAgent: ArenaAgent {
 
     private func choose() -> Int {
         if training { steps += 1 }
-        return ReplayMemory.bounded(actionCount, using: &generator)
+        return generator.nextInt(below: actionCount)
     }
 
     public func beginEpisode(frame: UnsafeBufferPointer<UInt8>, training: Bool) -> Int {

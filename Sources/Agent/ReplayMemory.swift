@@ -344,7 +344,7 @@ public final class ReplayMemory {
                     i = logicalIndex(ofSlot: s)
                     probability = tree[s] / total
                 } else {
-                    i = oldestRetained + Self.bounded(framesWritten - oldestRetained, using: &generator)
+                    i = oldestRetained + generator.nextInt(below: framesWritten - oldestRetained)
                 }
                 if let w = window(i) { drawn = i; win = w; break }
             }
@@ -439,17 +439,21 @@ public final class ReplayMemory {
         return Foundation.pow(x, y)
     }
 
-    /// A uniform integer in 0..<n from `generator` (Lemire's multiply-and-reject), independent of
-    /// the standard library's algorithm so streams stay stable across toolchains.
-    @inline(__always) static func bounded(_ n: Int, using generator: inout SeededGenerator) -> Int {
-        precondition(n > 0, "bounded needs n > 0, got \(n)")
-        let range = UInt64(n)
-        var product = generator.next().multipliedFullWidth(by: range)
-        if product.low < range {
-            let threshold = (0 &- range) % range
-            while product.low < threshold { product = generator.next().multipliedFullWidth(by: range) }
+    // MARK: Footprint
+
+    /// Resident bytes of this memory: frame-mapping pages the kernel holds (mincore), plus the
+    /// per-slot arrays (action, reward, flags: 6 bytes a slot) and the sum tree counted in full
+    /// (an upper bound: zero-filled arrays may not all be resident yet).
+    public func storageResidentBytes() -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pages = (mappedBytes + page - 1) / page
+        var vector = [UInt8](repeating: 0, count: pages)
+        let status = vector.withUnsafeMutableBufferPointer { v in
+            // safe because: the vector has one byte per page of the mapping.
+            mincore(frames, mappedBytes, v.baseAddress)
         }
-        return Int(product.high)
+        let framePages = status == 0 ? vector.reduce(0) { $0 + Int($1 & 1) } : pages
+        return framePages * page + capacity * 6 + treeBytes
     }
 
     // MARK: State access for checkpoints (ReplayMemory+Checkpoint.swift)

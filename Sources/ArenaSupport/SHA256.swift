@@ -1,14 +1,17 @@
-import CArenaSupport
+import COpenSSL
 
-/// SHA-256 (FIPS 180-4), written out so the package needs no crypto dependency. Used to checksum
-/// checkpoints, episode files and weights. Streaming: feed bytes with `update` in any pieces, then
-/// `finalize()`; hashing a multi-gigabyte replay memory this way never holds it in memory.
-/// On x86-64 CPUs with the SHA extensions the compression runs on them (CArenaSupport), several
-/// times faster than the portable Swift rounds, which every other CPU uses.
+/// SHA-256 (FIPS 180-4) through Debian's OpenSSL libcrypto (the EVP digest API), which runs the
+/// compression on the CPU's SHA instructions where they exist and on its tuned SIMD rounds
+/// elsewhere. Used to checksum checkpoints, episode files and weights. Streaming: feed bytes with
+/// `update` in any pieces, then `finalize()`; hashing a multi-gigabyte replay memory this way
+/// never holds it in memory.
 ///
 ///     var hasher = SHA256()
 ///     hasher.update(bytes)
 ///     let hex = hasher.finalize().hexString
+///
+/// A value type like any other: a copy made halfway continues on its own (the libcrypto context
+/// is copied on the first write after a copy).
 public struct SHA256: Sendable {
     /// The 32-byte digest.
     public struct Digest: Equatable, Hashable, Sendable, CustomStringConvertible {
@@ -18,21 +21,9 @@ public struct SHA256: Sendable {
         public var description: String { hexString }
     }
 
-    private var h0: UInt32 = 0x6a09_e667, h1: UInt32 = 0xbb67_ae85
-    private var h2: UInt32 = 0x3c6e_f372, h3: UInt32 = 0xa54f_f53a
-    private var h4: UInt32 = 0x510e_527f, h5: UInt32 = 0x9b05_688c
-    private var h6: UInt32 = 0x1f83_d9ab, h7: UInt32 = 0x5be0_cd19
-    /// Bytes of an unfinished 64-byte block.
-    private var pending: [UInt8] = []
-    /// Total message length in bytes.
-    private var length: UInt64 = 0
+    private var context: Context
 
-    /// Whether this CPU has the SHA instructions the accelerated compression uses.
-    public static let hardwareAccelerated = arena_sha256_ni_available() != 0
-    /// Use the portable rounds even where the hardware ones exist (tests compare the two).
-    var portable = false
-
-    public init() { pending.reserveCapacity(64) }
+    public init() { context = Context() }
 
     /// One-shot digest of `bytes`.
     public static func hash(_ bytes: some Collection<UInt8>) -> Digest {
@@ -48,100 +39,67 @@ public struct SHA256: Sendable {
 
     public mutating func update(_ buffer: UnsafeRawBufferPointer) {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-        length &+= UInt64(buffer.count)
-        var offset = 0
-        if !pending.isEmpty {
-            let take = min(64 - pending.count, buffer.count)
-            // safe because: take <= buffer.count.
-            pending.append(contentsOf: UnsafeRawBufferPointer(start: base, count: take))
-            offset = take
-            if pending.count < 64 { return }
-            pending.withUnsafeBytes { block in
-                if let start = block.baseAddress { compress(start, blocks: 1) }  // 64 bytes, so never nil
-            }
-            pending.removeAll(keepingCapacity: true)
-        }
-        let blocks = (buffer.count - offset) / 64
-        if blocks > 0 {
-            // safe because: offset + 64 * blocks <= buffer.count.
-            compress(base + offset, blocks: blocks)
-            offset += 64 * blocks
-        }
-        if offset < buffer.count {
-            // safe because: offset < buffer.count.
-            pending.append(contentsOf: UnsafeRawBufferPointer(start: base + offset, count: buffer.count - offset))
-        }
+        if !isKnownUniquelyReferenced(&context) { context = context.copy() }
+        // safe because: libcrypto reads exactly buffer.count bytes from base during the call.
+        Context.check(EVP_DigestUpdate(context.pointer, base, buffer.count), "EVP_DigestUpdate")
     }
 
-    /// Pads, processes the last block and returns the digest. The hasher is spent afterwards.
+    /// Pads, processes the last block and returns the digest of everything fed since `init` (or
+    /// since the previous `finalize`); the hasher then starts over, as if new.
     public mutating func finalize() -> Digest {
-        let bitLength = length &* 8
-        var tail = pending
-        tail.append(0x80)
-        while tail.count % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        tail.withUnsafeBytes { padded in
-            if let start = padded.baseAddress { compress(start, blocks: padded.count / 64) }  // 64 or 128 bytes
+        if !isKnownUniquelyReferenced(&context) { context = context.copy() }
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        out.withUnsafeMutableBufferPointer { digest in
+            // safe because: EVP_sha256 writes EVP_MAX_MD_SIZE at most and exactly 32 bytes here.
+            Context.check(EVP_DigestFinal_ex(context.pointer, digest.baseAddress, &length), "EVP_DigestFinal_ex")
         }
-        pending.removeAll()
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for word in [h0, h1, h2, h3, h4, h5, h6, h7] {
-            out.append(UInt8(truncatingIfNeeded: word >> 24)); out.append(UInt8(truncatingIfNeeded: word >> 16))
-            out.append(UInt8(truncatingIfNeeded: word >> 8)); out.append(UInt8(truncatingIfNeeded: word))
-        }
+        precondition(length == 32, "SHA256: libcrypto returned a \(length)-byte digest, expected 32")
+        context.start()
         return Digest(bytes: out)
     }
 
-    /// Runs the compression function over `blocks` consecutive 64-byte blocks at `base`.
-    private mutating func compress(_ base: UnsafeRawPointer, blocks: Int) {
-        if SHA256.hardwareAccelerated && !portable {
-            var state = (h0, h1, h2, h3, h4, h5, h6, h7)
-            withUnsafeMutableBytes(of: &state) { words in
-                // safe because: the tuple is eight contiguous UInt32 (homogeneous tuple layout) and
-                // the caller guarantees 64 * blocks readable bytes at base.
-                arena_sha256_ni_compress(words.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt32.self),
-                                         base.assumingMemoryBound(to: UInt8.self), blocks)
+    /// Owns one libcrypto digest context (EVP_MD_CTX); freed with the last reference.
+    private final class Context: @unchecked Sendable {
+        // @unchecked because: the context is only written through a uniquely referenced box
+        // (SHA256 copies it first otherwise), and reading it to copy does not change it.
+        let pointer: OpaquePointer
+
+        init() {
+            guard let pointer = EVP_MD_CTX_new() else {
+                preconditionFailure("SHA256: libcrypto could not allocate a digest context (out of memory)")
             }
-            (h0, h1, h2, h3, h4, h5, h6, h7) = state
-            return
+            self.pointer = pointer
+            start()
         }
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            withUnsafeBytes(of: arena_sha256_round_constants) { bytes in
-                let k = bytes.assumingMemoryBound(to: UInt32.self)
-                for block in 0..<blocks {
-                    let p = base + block * 64
-                    // safe because: the caller guarantees 64 * blocks readable bytes; w and k hold 64 words.
-                    for t in 0..<16 {
-                        let b = p + 4 * t
-                        w[t] = UInt32(b.load(as: UInt8.self)) << 24 | UInt32(b.load(fromByteOffset: 1, as: UInt8.self)) << 16
-                            | UInt32(b.load(fromByteOffset: 2, as: UInt8.self)) << 8 | UInt32(b.load(fromByteOffset: 3, as: UInt8.self))
-                    }
-                    for t in 16..<64 {
-                        let x = w[t - 15], y = w[t - 2]
-                        let s0 = rotr(x, 7) ^ rotr(x, 18) ^ (x >> 3)
-                        let s1 = rotr(y, 17) ^ rotr(y, 19) ^ (y >> 10)
-                        w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-                    }
-                    var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
-                    for t in 0..<64 {
-                        let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                        let ch = (e & f) ^ (~e & g)
-                        let t1 = h &+ s1 &+ ch &+ k[t] &+ w[t]
-                        let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                        let maj = (a & b) ^ (a & c) ^ (b & c)
-                        let t2 = s0 &+ maj
-                        h = g; g = f; f = e; e = d &+ t1
-                        d = c; c = b; b = a; a = t1 &+ t2
-                    }
-                    h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d; h4 &+= e; h5 &+= f; h6 &+= g; h7 &+= h
-                }
+
+        private init(copying other: Context) {
+            guard let pointer = EVP_MD_CTX_new() else {
+                preconditionFailure("SHA256: libcrypto could not allocate a digest context (out of memory)")
             }
+            self.pointer = pointer
+            Context.check(EVP_MD_CTX_copy_ex(pointer, other.pointer), "EVP_MD_CTX_copy_ex")
+        }
+
+        deinit { EVP_MD_CTX_free(pointer) }
+
+        func copy() -> Context { Context(copying: self) }
+
+        /// (Re)initializes the context for a new SHA-256 message.
+        func start() { Context.check(EVP_DigestInit_ex(pointer, EVP_sha256(), nil), "EVP_DigestInit_ex(EVP_sha256())") }
+
+        /// libcrypto's EVP calls return 1 on success. They fail only when libcrypto itself is
+        /// broken or out of memory, which no caller can recover from.
+        static func check(_ status: Int32, _ call: String) {
+            guard status != 1 else { return }
+            let code = ERR_get_error()
+            var text = [CChar](repeating: 0, count: 256)
+            text.withUnsafeMutableBufferPointer { ERR_error_string_n(code, $0.baseAddress, $0.count) }
+            let reason = code == 0 ? "no reason given" : String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            preconditionFailure("SHA256: libcrypto's \(call) failed (\(reason)); check the libssl3 installation")
         }
     }
 }
-
-@inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 
 /// Lower-case hex of `bytes`.
 public func hexEncode(_ bytes: some Sequence<UInt8>) -> String {

@@ -50,3 +50,19 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
 
     @inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }
+
+extension SeededGenerator {
+    /// A uniform integer in 0..<n (Lemire's multiply-and-reject), written out rather than taken
+    /// from the standard library so that every stream (actions, replay draws) stays the same
+    /// across toolchains. Uses one `next()` and, rarely, a few more.
+    public mutating func nextInt(below n: Int) -> Int {
+        precondition(n > 0, "nextInt(below:) needs n > 0, got \(n)")
+        let range = UInt64(n)
+        var product = next().multipliedFullWidth(by: range)
+        if product.low < range {
+            let threshold = (0 &- range) % range
+            while product.low < threshold { product = next().multipliedFullWidth(by: range) }
+        }
+        return Int(product.high)
+    }
+}

@@ -68,16 +68,36 @@ import ArenaSupport
         #expect(missing?.description.contains("does not exist") == true)
     }
 
-    /// The footprint measurement itself (small, so the test stays fast). The memory's own
-    /// resident pages (mincore, immune to other tests allocating meanwhile) must fit the budget:
-    /// 7056 frame bytes plus metadata under 7.3 KB per transition. The process-wide figure is
-    /// reported by `arena bench agent`, not asserted here.
+    /// A full memory's own resident pages (mincore, immune to other tests allocating meanwhile)
+    /// fit the budget: 7056 frame bytes plus metadata under 7.3 KB per transition. The
+    /// process-wide figure (/proc/self/statm) is measured by `arena bench agent`, not asserted here.
     @Test func residentBytesPerTransitionFitTheBudget() throws {
-        let footprint = try ReplayMemory.benchmarkBytesPerTransition(transitions: 20_000, prioritized: true)
-        #expect(footprint.transitions == 20_000)
-        #expect(footprint.storageBytesPerTransition >= 7_056, "\(footprint)")
-        #expect(footprint.storageBytesPerTransition < 7_300, "\(footprint)")
-        print("replay footprint:", footprint)
+        let transitions = 20_000, episodeLength = 1_000, frameSize = 84 * 84
+        var config = ReplayConfiguration(capacity: transitions + transitions / episodeLength, frameSize: frameSize)
+        config.prioritized.enabled = true
+        let memory = try ReplayMemory(config, generator: SeededGenerator(seed: 0, stream: "replay-footprint"))
+        var frame = [UInt8](repeating: 0, count: frameSize)
+        var t = 0
+        frame.withUnsafeMutableBufferPointer { buffer in
+            func fill() {
+                // Different bytes every frame, so every page of the mapping is touched.
+                for k in Swift.stride(from: 0, to: frameSize, by: 64) { buffer[k] = UInt8(truncatingIfNeeded: t &+ k) }
+                t += 1
+            }
+            for _ in 0..<(transitions / episodeLength) {
+                fill()
+                memory.startEpisode(frame: UnsafeBufferPointer(buffer))
+                for step in 0..<episodeLength {
+                    fill()
+                    memory.append(action: step % 18, reward: 0, nextFrame: UnsafeBufferPointer(buffer),
+                                  terminated: step == episodeLength - 1, truncated: false)
+                }
+            }
+        }
+        #expect(memory.count == transitions)
+        let perTransition = Double(memory.storageResidentBytes()) / Double(transitions)
+        #expect(perTransition >= 7_056, "\(perTransition) bytes per transition")
+        #expect(perTransition < 7_300, "\(perTransition) bytes per transition")
     }
 
     @Test func anEmptyMemoryIsNotResident() throws {

@@ -211,11 +211,4 @@ import ArenaSupport
             #expect(ba.indices == bb.indices && ba.observations == bb.observations && ba.returns == bb.returns)
         }
     }
-
-    @Test func boundedDrawsAreUniformAndInRange() {
-        var g = SeededGenerator(seed: 4)
-        var counts = [Int](repeating: 0, count: 7)
-        for _ in 0..<70_000 { counts[ReplayMemory.bounded(7, using: &g)] += 1 }
-        for c in counts { #expect(abs(c - 10_000) < 500) }
-    }
 }

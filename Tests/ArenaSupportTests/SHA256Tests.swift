@@ -26,30 +26,52 @@ import Testing
         #expect(hasher.finalize().hexString == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
-    /// The SHA-instruction compression and the portable one agree on every length around block
-    /// and padding boundaries and on a large buffer fed in uneven pieces.
-    @Test(.enabled(if: SHA256.hardwareAccelerated, "this CPU has no SHA instructions: only the portable rounds exist"))
-    func hardwareAndPortableRoundsAgree() {
-        var generator = SeededGenerator(seed: 11)
-        let big = (0..<(1 << 20) + 37).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        for length in Array(0...300) + [4095, 4096, 4097, big.count] {
-            var fast = SHA256(), slow = SHA256()
-            slow.portable = true
-            var start = 0, piece = 1
-            while start < length {
-                let end = min(length, start + piece)
-                fast.update(big[start..<end]); slow.update(big[start..<end])
-                start = end; piece = piece * 3 + 1
+    /// A multi-megabyte message streamed in uneven, growing pieces (1, 4, 13, 40, ... bytes, so the
+    /// pieces straddle every block boundary) gives the one-shot digest and Python's:
+    /// `hashlib.sha256(bytes(i % 251 for i in range((1 << 20) + 37))).hexdigest()`.
+    @Test func multiChunkStreamingMatchesOneShotAndPython() {
+        let message = (0..<(1 << 20) + 37).map { UInt8($0 % 251) }
+        let expected = "1873887da67560ac533b212299c64f42421d197e67f687e0ab10c53f426f4465"
+        #expect(SHA256.hash(message).hexString == expected)
+        var hasher = SHA256()
+        var start = 0, piece = 1, pieces = 0
+        message.withUnsafeBytes { all in
+            while start < all.count {
+                let end = min(all.count, start + piece)
+                hasher.update(UnsafeRawBufferPointer(rebasing: all[start..<end]))
+                start = end; piece = piece * 3 + 1; pieces += 1
             }
-            #expect(fast.finalize() == slow.finalize(), "length \(length)")
         }
+        #expect(pieces > 10)
+        #expect(hasher.finalize().hexString == expected)
     }
 
-    /// A CPU that lists sha_ni in /proc/cpuinfo gets the accelerated rounds (the detection works).
-    @Test func detectsTheSHAInstructions() throws {
-        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
-        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }.map { $0.split(separator: " ").map(String.init) } ?? []
-        #expect(SHA256.hardwareAccelerated == (flags.contains("sha_ni") && flags.contains("ssse3") && flags.contains("sse4_1")))
+    /// A hasher is a value: a copy taken halfway continues on its own, and the original is not
+    /// changed by what is fed to the copy.
+    @Test func aCopyContinuesIndependently() {
+        var original = SHA256()
+        original.update(Array("abc".utf8))
+        var copy = original
+        copy.update(Array("xyz".utf8))
+        original.update(Array("def".utf8))
+        #expect(original.finalize() == SHA256.hash(Array("abcdef".utf8)))
+        #expect(copy.finalize().hexString == "f312795e322c87461a6f3c49e09897c59ca0d5a36245d2a00f08cbc66eee976d")
+    }
+
+    /// After `finalize` the hasher starts over: the next digest is of what was fed after it only.
+    @Test func finalizeStartsOver() {
+        var hasher = SHA256()
+        hasher.update(Array("not this".utf8))
+        _ = hasher.finalize()
+        hasher.update(Array("abc".utf8))
+        #expect(hasher.finalize().hexString == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hasher.finalize() == SHA256.hash([UInt8]()))
+    }
+
+    /// Collections without contiguous storage (a lazy map) hash like the same bytes in an array.
+    @Test func nonContiguousCollectionsHashLikeArrays() {
+        let lazyBytes = (0..<1000).lazy.map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        #expect(SHA256.hash(lazyBytes) == SHA256.hash(Array(lazyBytes)))
     }
 
     /// Every split of a message into two pieces, around the block and padding boundaries

@@ -137,16 +137,50 @@ private func csvRows() throws -> [[String]] {
     }
 
     @Test func parserRejectsBrokenTables() {
-        #expect(throws: GameCatalogError.self) { try GameCatalog.parseReferenceTable("") }
-        #expect(throws: GameCatalogError.self) { try GameCatalog.parseReferenceTable("game,title\npong,Pong") }
-        #expect(throws: GameCatalogError.self) {
-            try GameCatalog.parseReferenceTable("game,title,random,human,dqn_nature\npong,Pong,x,14.6,18.9")
+        let header = "game,title,random,human,dqn_nature"
+        #expect(throws: ReferenceTableError.badHeader(path: "t.csv", header: "")) {
+            try GameCatalog.parseReferenceTable("", path: "t.csv")
         }
-        #expect(throws: GameCatalogError.self) {
-            try GameCatalog.parseReferenceTable("game,title,random,human,dqn_nature\npong,Pong,1,2,\npong,Pong,1,2,")
+        #expect(throws: ReferenceTableError.badHeader(path: "t.csv", header: "game,title")) {
+            try GameCatalog.parseReferenceTable("game,title\npong,Pong", path: "t.csv")
         }
-        let ok = try? GameCatalog.parseReferenceTable("game,title,random,human,dqn_nature\npong,Pong,-20.7,14.6,\n")
+        #expect(throws: ReferenceTableError.badLine(path: "t.csv", line: 2, text: "pong,Pong,x,14.6,18.9")) {
+            try GameCatalog.parseReferenceTable("\(header)\npong,Pong,x,14.6,18.9", path: "t.csv")
+        }
+        // A bad dqn_nature is an error, not a silently missing score; so is a non-finite one.
+        #expect(throws: ReferenceTableError.badLine(path: "t.csv", line: 2, text: "pong,Pong,1,2,lots")) {
+            try GameCatalog.parseReferenceTable("\(header)\npong,Pong,1,2,lots", path: "t.csv")
+        }
+        #expect(throws: ReferenceTableError.self) { try GameCatalog.parseReferenceTable("\(header)\npong,Pong,1,inf,") }
+        #expect(throws: ReferenceTableError.badLine(path: "t.csv", line: 2, text: ",Pong,1,2,")) {
+            try GameCatalog.parseReferenceTable("\(header)\n,Pong,1,2,", path: "t.csv")
+        }
+        // Line numbers count every line of the file, blank ones too.
+        #expect(throws: ReferenceTableError.duplicateGame(path: "t.csv", game: "pong", line: 4)) {
+            try GameCatalog.parseReferenceTable("\(header)\npong,Pong,1,2,\n\npong,Pong,1,2,", path: "t.csv")
+        }
+        let ok = try? GameCatalog.parseReferenceTable("\(header)\npong,Pong,-20.7,14.6,\n")
         #expect(ok?["pong"] == GameCatalog.ReferenceRow(title: "Pong", random: -20.7, human: 14.6, dqnNature: nil))
+    }
+
+    /// The parser finds its columns by name: any order, extra columns, no title or dqn_nature
+    /// column at all, blank lines and CRLF line ends.
+    @Test func parserReadsColumnsByName() throws {
+        let reordered = try GameCatalog.parseReferenceTable("human, notes ,game,dqn_nature,random\r\n\r\n14.6,x,pong,18.9,-20.7\r\n")
+        #expect(reordered == ["pong": GameCatalog.ReferenceRow(title: nil, random: -20.7, human: 14.6, dqnNature: 18.9)])
+        let minimal = try GameCatalog.parseReferenceTable("game,random,human\nx,1,2\n")
+        #expect(minimal == ["x": GameCatalog.ReferenceRow(title: nil, random: 1, human: 2, dqnNature: nil)])
+    }
+
+    /// Every message is a whole sentence that names the file.
+    @Test func referenceTableErrorsAreSentences() {
+        let errors: [ReferenceTableError] = [
+            .unreadable(path: "t.csv", reason: "no such file"), .badHeader(path: "t.csv", header: "a,b"),
+            .badLine(path: "t.csv", line: 3, text: "x"), .duplicateGame(path: "t.csv", game: "pong", line: 4),
+        ]
+        for e in errors {
+            #expect(e.description.contains("t.csv") && e.description.hasSuffix(".") && !e.description.hasSuffix(".."), "\(e)")
+        }
     }
 
     @Test func jsonHasOneSchemaWithNulls() throws {

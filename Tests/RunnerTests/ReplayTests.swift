@@ -80,30 +80,12 @@ func reencoded(_ r: EpisodeRecord) throws -> EpisodeRecord {
         #expect(sink.count == 401)  // the reset frame and 400 played frames
         // Decode the PNG independently (Python's zlib and struct) back to RGB.
         let png = dir.appendingPathComponent("frame-000200.png")
-        let script = """
-        import struct, sys, zlib
-        b = open(sys.argv[1], 'rb').read()
-        assert b[:8] == bytes([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        i, idat = 8, b''
-        while i < len(b):
-            n, t = struct.unpack('>I4s', b[i:i + 8]); d = b[i + 8:i + 8 + n]
-            assert zlib.crc32(t + d) == struct.unpack('>I', b[i + 8 + n:i + 12 + n])[0]
-            if t == b'IHDR': w, h = struct.unpack('>II', d[:8])
-            if t == b'IDAT': idat += d
-            i += 12 + n
-        raw = zlib.decompress(idat)
-        rows = [raw[y * (w * 3 + 1) + 1:(y + 1) * (w * 3 + 1)] for y in range(h)]
-        sys.stdout.buffer.write(b''.join(rows))
-        """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, png.path]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let pixels = [UInt8](out.fileHandleForReading.readDataToEndOfFile())
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0 && pixels.count == width * 210 * 3, "the PNG did not decode")
+        let decoded = try #require(try decodePNGWithPython(png), "the PNG did not decode")
+        try #require(decoded.width == width && decoded.height == 210 && decoded.rgb.count == width * 210 * 3)
+        let pixels = decoded.rgb
+        // Deflated, not stored: the file is a small fraction of the raw RGB.
+        let size = try Data(contentsOf: png).count
+        #expect(size < width * 210 * 3 / 10, "\(size) bytes for a \(width)x210 frame")
         // The chosen action's bar is drawn in yellow somewhere in the panel.
         var yellow = 0
         for y in 60..<210 { for x in 160..<width {

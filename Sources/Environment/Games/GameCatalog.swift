@@ -122,7 +122,7 @@ public enum GameCatalog {
     static let table: Table = {
         let scores: [String: ReferenceRow]
         do {
-            scores = try loadReferenceTable()
+            scores = try bundledReferenceTable()
         } catch {
             // The CSV ships inside the package; failing to read it is a packaging bug.
             preconditionFailure("GameCatalog: the bundled atari57.csv could not be read: \(error)")
@@ -130,7 +130,7 @@ public enum GameCatalog {
         var all: [GameInfo] = []
         for (id, title) in ALEGames.all {
             if let row = scores[id] {
-                all.append(GameInfo(id: id, title: row.title, isAtari57: true, random: row.random,
+                all.append(GameInfo(id: id, title: row.title ?? title, isAtari57: true, random: row.random,
                                     human: row.human, dqnNature: row.dqnNature))
             } else {
                 all.append(GameInfo(id: id, title: title, isAtari57: false))
@@ -149,56 +149,107 @@ public enum GameCatalog {
         return Table(all: all, keys: keys, byID: byID, byKey: byKey)
     }()
 
-    struct ReferenceRow: Equatable {
-        var title: String
-        var random: Double
-        var human: Double
-        var dqnNature: Double?
+    // MARK: - Reference tables (the one parser of atari57.csv and tables like it)
+
+    /// One game's row of a reference-score table.
+    public struct ReferenceRow: Equatable, Sendable {
+        /// The `title` column; nil when the table has none or the cell is empty.
+        public var title: String?
+        public var random: Double
+        public var human: Double
+        /// The `dqn_nature` column; nil when the table has none or the cell is empty (not published).
+        public var dqnNature: Double?
+
+        public init(title: String?, random: Double, human: Double, dqnNature: Double?) {
+            self.title = title; self.random = random; self.human = human; self.dqnNature = dqnNature
+        }
     }
 
     /// Reads the bundled `atari57.csv` (header `game,title,random,human,dqn_nature`).
-    static func loadReferenceTable() throws -> [String: ReferenceRow] {
+    static func bundledReferenceTable() throws -> [String: ReferenceRow] {
         guard let url = Bundle.module.url(forResource: "atari57", withExtension: "csv", subdirectory: "Resources")
             ?? Bundle.module.url(forResource: "atari57", withExtension: "csv") else {
-            throw GameCatalogError.badReferenceTable("atari57.csv is missing from the Environment bundle")
+            throw ReferenceTableError.unreadable(path: "atari57.csv", reason: "it is missing from the Environment bundle")
         }
-        return try parseReferenceTable(String(contentsOf: url, encoding: .utf8))
+        return try loadReferenceTable(csv: url)
     }
 
-    static func parseReferenceTable(_ text: String) throws -> [String: ReferenceRow] {
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
-        guard !lines.isEmpty else { throw GameCatalogError.badReferenceTable("the file is empty") }
-        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        let expected = ["game", "title", "random", "human", "dqn_nature"]
-        guard header == expected else {
-            throw GameCatalogError.badReferenceTable("the header is \(header), expected \(expected)")
+    /// Reads a reference-score table from a CSV file: see `parseReferenceTable`.
+    public static func loadReferenceTable(csv url: URL) throws -> [String: ReferenceRow] {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw ReferenceTableError.unreadable(path: url.path, reason: error.localizedDescription)
         }
+        return try parseReferenceTable(text, path: url.path)
+    }
+
+    /// Parses a reference-score table: CSV whose header names the columns `game`, `random` and
+    /// `human`, and optionally `title` and `dqn_nature`, in any order (other columns are
+    /// ignored), like the bundled `Resources/atari57.csv`. Empty `title` or `dqn_nature` cells
+    /// mean "none"; blank lines are skipped. Scores must be finite numbers and each game must
+    /// appear once; otherwise the error names the line (`path` is only used in messages).
+    public static func parseReferenceTable(_ text: String, path: String = "atari57.csv") throws -> [String: ReferenceRow] {
+        func fields(_ line: Substring) -> [String] {
+            line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        guard let headerIndex = lines.firstIndex(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
+            throw ReferenceTableError.badHeader(path: path, header: "")
+        }
+        let header = fields(lines[headerIndex])
+        guard let gi = header.firstIndex(of: "game"), let ri = header.firstIndex(of: "random"),
+              let hi = header.firstIndex(of: "human") else {
+            throw ReferenceTableError.badHeader(path: path, header: String(lines[headerIndex]))
+        }
+        let ti = header.firstIndex(of: "title"), di = header.firstIndex(of: "dqn_nature")
+        func number(_ text: String) -> Double? { Double(text).flatMap { $0.isFinite ? $0 : nil } }
         var rows: [String: ReferenceRow] = [:]
-        for (n, line) in lines.enumerated() {
-            let f = line.split(separator: ",", omittingEmptySubsequences: false)
-                .map { String($0).trimmingCharacters(in: .whitespaces) }
-            guard f.count == 5, let random = Double(f[2]), let human = Double(f[3]) else {
-                throw GameCatalogError.badReferenceTable("line \(n + 2) is not `game,title,random,human,dqn_nature`: \(line)")
-            }
+        for n in (headerIndex + 1)..<lines.count where !lines[n].trimmingCharacters(in: .whitespaces).isEmpty {
+            let f = fields(lines[n])
+            let bad = ReferenceTableError.badLine(path: path, line: n + 1, text: String(lines[n]))
+            func cell(_ i: Int?) -> String { i.map { $0 < f.count ? f[$0] : "" } ?? "" }
+            guard f.count > max(gi, ri, hi), !f[gi].isEmpty, let random = number(f[ri]), let human = number(f[hi]) else { throw bad }
             var dqn: Double? = nil
-            if !f[4].isEmpty {
-                guard let v = Double(f[4]) else {
-                    throw GameCatalogError.badReferenceTable("line \(n + 2) has a bad dqn_nature value: \(f[4])")
-                }
+            if !cell(di).isEmpty {
+                guard let v = number(cell(di)) else { throw bad }
                 dqn = v
             }
-            guard rows[f[0]] == nil else { throw GameCatalogError.badReferenceTable("game \(f[0]) appears twice") }
-            rows[f[0]] = ReferenceRow(title: f[1], random: random, human: human, dqnNature: dqn)
+            guard rows[f[gi]] == nil else { throw ReferenceTableError.duplicateGame(path: path, game: f[gi], line: n + 1) }
+            rows[f[gi]] = ReferenceRow(title: cell(ti).isEmpty ? nil : cell(ti), random: random, human: human, dqnNature: dqn)
         }
         return rows
     }
+}
+
+/// A reference-score table (atari57.csv or one given to `arena compare --reference-table`) that
+/// cannot be used, with what to fix.
+public enum ReferenceTableError: Error, Equatable, CustomStringConvertible, LocalizedError {
+    case unreadable(path: String, reason: String)
+    case badHeader(path: String, header: String)
+    case badLine(path: String, line: Int, text: String)
+    case duplicateGame(path: String, game: String, line: Int)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason):
+            let clause = reason.hasSuffix(".") ? String(reason.dropLast()) : reason
+            return "Could not read the reference table \(path): \(clause). Give a readable CSV file with columns game,random,human,dqn_nature."
+        case let .badHeader(path, header):
+            return "The reference table \(path) has the header '\(header)'; it needs columns named game, random and human (title and dqn_nature are optional)."
+        case let .badLine(path, line, text):
+            return "Line \(line) of the reference table \(path) is not a game id with numbers in its random, human and dqn_nature columns: '\(text)'. Fix or remove that line."
+        case let .duplicateGame(path, game, line):
+            return "The reference table \(path) lists \(game) a second time on line \(line); keep one row per game."
+        }
+    }
+
+    public var errorDescription: String? { description }
 }
 
 /// Errors of game lookup, worded for the person at the command line.
 public enum GameCatalogError: Error, Equatable, CustomStringConvertible, LocalizedError {
     case unknownGame(String, suggestions: [String], count: Int)
     case emptyName(count: Int)
-    case badReferenceTable(String)
 
     public var description: String {
         switch self {
@@ -208,8 +259,6 @@ public enum GameCatalogError: Error, Equatable, CustomStringConvertible, Localiz
             return s + " Run `arena games` to list the \(count) supported games; ids are snake_case, like montezuma_revenge."
         case let .emptyName(count):
             return "No game was given. Pass a game id such as pong; `arena games` lists all \(count)."
-        case let .badReferenceTable(detail):
-            return "The bundled reference table atari57.csv is unreadable (\(detail)). Reinstall or rebuild the package."
         }
     }
 

@@ -487,13 +487,6 @@ public struct CheckpointWriteError: Error, CustomStringConvertible {
     }
 }
 
-/// A file in a checkpoint is missing or damaged.
-public struct CheckpointReadError: Error, CustomStringConvertible, Equatable {
-    public let checkpoint: String
-    public let problem: String
-    public var description: String { "Checkpoint \(checkpoint) cannot be used: \(problem)." }
-}
-
 /// Checkpoints exist but none verifies.
 public struct CheckpointUnusableError: Error, CustomStringConvertible {
     public let directory: String

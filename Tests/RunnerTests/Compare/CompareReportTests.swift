@@ -1,3 +1,4 @@
+import Environment
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
@@ -87,9 +88,16 @@ struct CompareReportTests {
         #expect(table.count == 57)
         #expect(table["pong"] == ReferenceScore(random: -20.7, human: 14.6, dqnNature: 18.9))
         #expect(abs(table["pong"]!.humanNormalized(14.6) - 1) < 1e-12 && table["pong"]!.humanNormalized(-20.7) == 0)
+        // The file read through the catalog's parser is the table the catalog parsed at start.
+        #expect(table == ReferenceScore.atari57)
         let partial = try ReferenceScore.parseTable(csv: "game,random,human,dqn_nature\nx,1,2,\n")
         #expect(partial["x"] == ReferenceScore(random: 1, human: 2, dqnNature: nil))
-        #expect(throws: ReferenceTableError.self) { try ReferenceScore.parseTable(csv: "game,random,human\ny,one,2\n") }
+        #expect(throws: ReferenceTableError.badLine(path: "<csv>", line: 2, text: "y,one,2")) {
+            try ReferenceScore.parseTable(csv: "game,random,human\ny,one,2\n")
+        }
+        #expect(throws: ReferenceTableError.self) {
+            try ReferenceScore.loadTable(csv: Self.runs.appendingPathComponent("no-such-table.csv"))
+        }
     }
 
     @Test("Student t quantiles match scipy.stats.t.ppf")

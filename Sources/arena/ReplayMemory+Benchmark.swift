@@ -1,39 +1,42 @@
-import Foundation
+import Agent
 import ArenaSupport
+import ArgumentParser
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// What a full replay memory costs in resident memory, measured (not computed).
-public struct ReplayFootprint: Codable, Equatable, Sendable {
+/// What a full replay memory costs in resident memory, measured (not computed): `arena bench agent`
+/// reports it. Benchmark code, so it lives in the CLI, not in the Agent library.
+struct ReplayFootprint: Codable, Equatable, Sendable {
     /// Transitions stored during the measurement.
-    public var transitions: Int
+    var transitions: Int
     /// Frame slots of the memory measured (transitions plus one final frame per episode).
-    public var capacity: Int
+    var capacity: Int
     /// Whether the sum tree of prioritized replay was included.
-    public var prioritized: Bool
+    var prioritized: Bool
     /// Resident bytes of the process before the memory was created and after it was filled.
-    public var residentBytesBefore: Int
-    public var residentBytesAfter: Int
+    var residentBytesBefore: Int
+    var residentBytesAfter: Int
     /// (after - before) / transitions: what the whole process grew by, per transition.
-    public var bytesPerTransition: Double
+    var bytesPerTransition: Double
     /// The memory's own resident bytes: pages of the frame mapping the kernel reports resident
     /// (mincore) plus the per-slot arrays and the sum tree counted in full (an upper bound).
     /// Unaffected by other threads.
-    public var storageResidentBytes: Int
+    var storageResidentBytes: Int
     /// storageResidentBytes / transitions.
-    public var storageBytesPerTransition: Double
+    var storageBytesPerTransition: Double
     /// bytesPerTransition * 1,000,000: the resident size of a memory holding 1M transitions
     /// (measured directly when `transitions` is 1,000,000).
-    public var residentBytesAt1M: Double
+    var residentBytesAt1M: Double
 }
 
 extension ReplayMemory {
     /// Resident bytes of this process (second field of /proc/self/statm times the page size);
     /// nil where /proc is missing.
-    public static func residentBytes() -> Int? {
+    static func residentBytes() -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
         let fields = text.split(separator: " ")
         guard fields.count >= 2, let pages = Int(fields[1]) else { return nil }
@@ -42,17 +45,17 @@ extension ReplayMemory {
 
     /// Creates a replay memory for `transitions` transitions of 84x84 frames (episodes of
     /// `episodeLength` steps), fills it with non-constant frames, and measures how much resident
-    /// memory it added. The lead calls this from `arena bench agent` with the default 1,000,000
-    /// (about 7.1 GB for a few seconds); smaller counts extrapolate. Throws if the memory cannot
-    /// be reserved or /proc/self/statm cannot be read.
-    public static func benchmarkBytesPerTransition(transitions: Int = 1_000_000, prioritized: Bool = true,
-                                                   episodeLength: Int = 1_000) throws -> ReplayFootprint {
+    /// memory it added. `arena bench agent` calls this with the default 1,000,000 (about 7.1 GB
+    /// for a few seconds); smaller counts extrapolate. Throws if the memory cannot be reserved or
+    /// /proc/self/statm cannot be read.
+    static func benchmarkBytesPerTransition(transitions: Int = 1_000_000, prioritized: Bool = true,
+                                            episodeLength: Int = 1_000) throws -> ReplayFootprint {
         precondition(transitions >= 10 && episodeLength >= 1, "benchmark needs >= 10 transitions and episodes of >= 1 step")
         let episodes = (transitions + episodeLength - 1) / episodeLength
         let capacity = transitions + episodes
         let frameSize = 84 * 84
         guard let before = residentBytes() else {
-            throw ReplayMemoryError("Could not read /proc/self/statm to measure resident memory; this benchmark needs Linux.")
+            throw ValidationError("Could not read /proc/self/statm to measure resident memory; this benchmark needs Linux.")
         }
         var config = ReplayConfiguration(capacity: capacity, frameSize: frameSize)
         config.prioritized.enabled = prioritized
@@ -86,20 +89,5 @@ extension ReplayMemory {
                                storageResidentBytes: storage,
                                storageBytesPerTransition: Double(storage) / Double(stored),
                                residentBytesAt1M: perTransition * 1_000_000)
-    }
-
-    /// Resident bytes of this memory: frame-mapping pages the kernel holds (mincore), plus the
-    /// per-slot arrays (action, reward, flags: 6 bytes a slot) and the sum tree counted in full
-    /// (an upper bound: zero-filled arrays may not all be resident yet).
-    public func storageResidentBytes() -> Int {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let pages = (mappedBytes + page - 1) / page
-        var vector = [UInt8](repeating: 0, count: pages)
-        let status = vector.withUnsafeMutableBufferPointer { v in
-            // safe because: the vector has one byte per page of the mapping.
-            mincore(storedFrames, mappedBytes, v.baseAddress)
-        }
-        let framePages = status == 0 ? vector.reduce(0) { $0 + Int($1 & 1) } : pages
-        return framePages * page + capacity * 6 + treeBytes
     }
 }
