@@ -7,7 +7,7 @@ import TestSupport
 /// scripts/export-agent.sh turns a run folder into a shippable agent folder: F16 weights, the run's
 /// config, an evaluation of those weights and an episode file that replays.
 @Suite(.serialized) struct ExportAgentTests {
-    @Test(.enabled(if: CLITests.built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func exportsAnAgentThatEvaluatesAndReplays() throws {
         BLAS.setThreads(1)
         let dir = try makeTemporaryDirectory("export")

@@ -35,7 +35,7 @@ import TestSupport
         #expect(best.game == "pong" && best.protocolName == "nature2015")
     }
 
-    @Test(.enabled(if: CLITests.built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func bestEpisodeReplaysAndTheEvaluationReproduces() throws {
         let cli = CLITests()
         let replay = try cli.run(["replay", Self.folder.appendingPathComponent("best.episode").path])
