@@ -4,7 +4,9 @@
 #   scripts/slurm-test-cluster.sh stop    cancel every job, stop the daemons
 #   scripts/slurm-test-cluster.sh env     print the export line clients need (SLURM_CONF)
 # Everything lives in $ARENA_SLURM_DIR (default /tmp/arena-slurm: short, Unix socket paths must stay
-# under 108 characters) and is wiped at each start (a stale state can resurrect finished jobs).
+# under 108 characters; `make test` uses one folder per checkout) and is wiped at each start (a
+# stale state can resurrect finished jobs). Ports are the first free pair from 6817 up, so two
+# clusters in two folders can run side by side.
 # Facts behind the choices: ../shared/notes/slurm-single-node.md (node named localhost, no cgroups,
 # memory from `slurmd -C` at ~90%, batch_sched_delay=0, MinJobAge so finished jobs stay visible).
 # Must run as root (the daemons run as root here). One line per step.
@@ -90,6 +92,8 @@ stop() {
 
 start() {
   need_root
+  local socket="$BASE/munge/munge.socket"
+  [ ${#socket} -lt 108 ] || die "ARENA_SLURM_DIR=$BASE is too long: munge's socket $socket must stay under 108 characters; choose a shorter folder."
   mkdir -p "$(dirname "$BASE")"
   install_if_missing
   [ -d "$BASE" ] && stop >/dev/null 2>&1 || true

@@ -4,11 +4,18 @@ import NeuralNet
 import Runner
 import TestSupport
 
+extension Trait where Self == RequiresComponent {
+    /// Needs the arena executable built beside the test bundle (see `RequiresComponent`).
+    static var arenaExecutable: Self { .requires(CLITests.built, CLITests.needsArena) }
+}
+
 /// The arena executable, run as a user runs it: bad input gets one sentence and a non-zero exit,
 /// never a crash or a stack trace.
 @Suite struct CLITests {
     static let arena = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("arena")
     static let built = FileManager.default.isExecutableFile(atPath: arena.path)
+    /// The gate of every test that runs the arena executable (skipped without it; under CI=true failed).
+    static let needsArena = "needs the arena executable built beside the tests at \(arena.path) (make test builds it)"
 
     func run(_ args: [String], env extra: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
@@ -35,7 +42,7 @@ import TestSupport
         return weights
     }
 
-    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"),
+    @Test(.arenaExecutable,
           arguments: [
             (["play", "--game", "pogn"], "Did you mean pong?"),
             (["play", "--game", "pong", "--mode", "99"], "Mode 99 is not available for pong"),
@@ -64,7 +71,7 @@ import TestSupport
         #expect(!r.err.contains("Fatal error") && !r.err.contains("Backtrace"))
     }
 
-    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func aMissingROMFolderNamesTheInstallCommand() throws {
         let empty = try makeTemporaryDirectory("noroms")
         defer { try? FileManager.default.removeItem(at: empty) }
@@ -72,7 +79,7 @@ import TestSupport
         #expect(r.status != 0 && r.err.contains("make setup"))
     }
 
-    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func playPrintsScoresWithHumanNormalizedScores() throws {
         let r = try run(["play", "--game", "pong", "--policy", "random", "--episodes", "1", "--protocol", "nature2015", "--seed", "1", "--json"])
         #expect(r.status == 0)
@@ -84,7 +91,7 @@ import TestSupport
     }
 
     /// A dueling network converted to F16 is about half the size and gives nearly the same Q-values.
-    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func weightsConvertToHalfPrecision() throws {
         let dir = try makeTemporaryDirectory("convert")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -112,7 +119,7 @@ import TestSupport
 
     /// `--epsilon` and `--max-episode-frames` change the evaluation, and the summary and the
     /// episode files say so; an episode played under a changed cap still replays exactly.
-    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func evaluationOverridesAreNamedAndReplayable() throws {
         let dir = try makeTemporaryDirectory("evaluate-overrides")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -140,7 +147,7 @@ import TestSupport
     /// `--value-check` on an untrained network played at random to game over: every state is
     /// compared, the realised returns are those of a losing game, and values that know nothing
     /// do not correlate with them (the shipped agent's do: ShippedAgentTests).
-    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func valueCheckComparesEveryStateOfAGameOver() throws {
         let dir = try makeTemporaryDirectory("value-check")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -166,7 +173,7 @@ import TestSupport
         #expect(plain.status == 0 && !plain.out.contains("value_check"))
     }
 
-    @Test(.enabled(if: built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func liveReplayFromWeightsSavesAnEpisodeThatReplaysWithThePanel() throws {
         let dir = try makeTemporaryDirectory("live")
         defer { try? FileManager.default.removeItem(at: dir) }

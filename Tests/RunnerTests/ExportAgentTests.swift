@@ -8,7 +8,7 @@ import TestSupport
 /// scripts/export-agent.sh turns a run folder into a shippable agent folder: F16 weights, the run's
 /// config, an evaluation of those weights and an episode file that replays.
 @Suite(.serialized) struct ExportAgentTests {
-    @Test(.enabled(if: CLITests.built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func exportsAnAgentThatEvaluatesAndReplays() throws {
         let dir = try makeTemporaryDirectory("export")
         defer { try? FileManager.default.removeItem(at: dir) }

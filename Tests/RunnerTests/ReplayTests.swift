@@ -32,6 +32,13 @@ func reencoded(_ r: EpisodeRecord) throws -> EpisodeRecord {
     return try EpisodeFile.read(from: url)
 }
 
+/// Whether libSDL2-2.0.so.0 loads, as `SDLWindowSink` loads it (on any architecture's library path).
+let sdl2Loads: Bool = {
+    guard let lib = dlopen("libSDL2-2.0.so.0", RTLD_NOW) else { return false }
+    dlclose(lib)
+    return true
+}()
+
 @Suite(.serialized) struct ReplayTests {
     @Test func aRecordedEpisodeReplaysExactly() throws {
         let record = try shortEpisode()
@@ -95,7 +102,7 @@ func reencoded(_ r: EpisodeRecord) throws -> EpisodeRecord {
         #expect(yellow > 20)
     }
 
-    @Test(.enabled(if: commandExists("ffmpeg") && commandExists("ffprobe"), "needs ffmpeg (make test installs it)"))
+    @Test(.requires(commandExists("ffmpeg") && commandExists("ffprobe"), "needs ffmpeg and ffprobe on PATH (make test installs the ffmpeg package)"))
     func videoHasEveryFrameAt60fps() throws {
         let record = try shortEpisode()
         let dir = try makeTemporaryDirectory("video")
@@ -116,7 +123,7 @@ func reencoded(_ r: EpisodeRecord) throws -> EpisodeRecord {
         #expect(text.trimmingCharacters(in: .whitespacesAndNewlines) == "160,210,60/1,401")
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/lib/x86_64-linux-gnu/libSDL2-2.0.so.0"), "needs libsdl2-2.0-0 (make test installs it)"))
+    @Test(.requires(sdl2Loads, "needs SDL2 (libSDL2-2.0.so.0, which the replay window loads; make test installs libsdl2-2.0-0)"))
     func windowShowsTheReplayWithSDLsDummyDriver() throws {
         setenv("SDL_VIDEODRIVER", "dummy", 1)
         setenv("ARENA_REPLAY_FPS", "0", 1)

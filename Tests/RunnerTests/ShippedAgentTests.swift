@@ -6,6 +6,10 @@ import TestSupport
 
 /// The trained Pong agent committed in agents/ works right after set-up: its files are what the
 /// README says, its best episode replays exactly, and its evaluation reproduces from the weights.
+///
+/// Both tests are regression checks: what they compare against (evaluation.json, best.episode,
+/// the weights) was written by this project's own train, evaluate and export code, so they show
+/// that today's code agrees with the code that made the agent, not that either is right.
 @Suite struct ShippedAgentTests {
     static let folder = packageRoot.appendingPathComponent("agents/pong-dqn-cpu-fast")
 
@@ -13,7 +17,8 @@ import TestSupport
         try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: folder.appendingPathComponent("evaluation.json")))
     }
 
-    @Test func filesAreSmallHalfPrecisionAndDescribeAPongRun() throws {
+    @Test("regression check: the shipped agent's files, written by our own code, are small F16 weights and describe a Pong run")
+    func regressionCheckShippedFilesAreSmallHalfPrecisionAndDescribeAPongRun() throws {
         let weights = Self.folder.appendingPathComponent("weights.safetensors")
         let size = try #require(try FileManager.default.attributesOfItem(atPath: weights.path)[.size] as? Int)
         #expect(size < 8_000_000, "shipped weights must stay under 8 MB, got \(size) bytes")
@@ -35,8 +40,9 @@ import TestSupport
         #expect(best.game == "pong" && best.protocolName == "nature2015")
     }
 
-    @Test(.enabled(if: CLITests.built, "needs the arena executable built beside the tests (make test builds it)"))
-    func bestEpisodeReplaysAndTheEvaluationReproduces() throws {
+    @Test("regression check: the shipped best episode replays and the shipped evaluation.json reproduces from the weights",
+          .arenaExecutable)
+    func regressionCheckBestEpisodeReplaysAndTheEvaluationReproduces() throws {
         let cli = CLITests()
         let replay = try cli.run(["replay", Self.folder.appendingPathComponent("best.episode").path])
         #expect(replay.status == 0, "stderr: \(replay.err)")

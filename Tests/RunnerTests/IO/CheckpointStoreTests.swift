@@ -4,6 +4,7 @@ import Glibc
 import ArenaSupport
 import Foundation
 import Testing
+import TestSupport
 @testable import Runner
 
 @Suite struct CheckpointStoreTests {
@@ -225,7 +226,7 @@ import Testing
         return url
     }
 
-    @Test(.enabled(if: canMount, "mounting a tmpfs needs root with CAP_SYS_ADMIN"))
+    @Test(.requires(canMount, "needs to mount a tiny tmpfs, which takes root with CAP_SYS_ADMIN (run make test as root)"))
     func fullDiskThenReadOnlyKeepThePreviousCheckpoint() throws {
         let disk = try #require(Self.mountTinyTmpfs())
         defer {

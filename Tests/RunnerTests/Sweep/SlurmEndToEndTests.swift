@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Runner
 
 /// The test cluster of scripts/slurm-test-cluster.sh: SLURM_CONF from the environment, else its
@@ -33,9 +34,11 @@ struct LowMaxArraySizeRunner: CommandRunning {
 @Suite("Sweep: end to end on a real Slurm cluster")
 struct SlurmEndToEndTests {
     // Needs the single-node test cluster (`scripts/slurm-test-cluster.sh start`, which `make test`
-    // runs first). Where Slurm is absent the test is skipped: sinfo is not reachable.
+    // runs first). Where Slurm is absent the test is skipped (sinfo is not reachable); under
+    // CI=true it fails instead.
     @Test("a 2 games x 2 seeds sweep of a fake trainer runs to completion as split job arrays",
-          .enabled(if: TestCluster.isReachable, "no reachable Slurm cluster (sinfo failed); start one with scripts/slurm-test-cluster.sh start"),
+          .requires(TestCluster.isReachable, "needs a reachable Slurm cluster with an idle node (sinfo failed or found none); "
+                    + "start one with scripts/slurm-test-cluster.sh start (make test does)"),
           .timeLimit(.minutes(3)))
     func sweepOnCluster() throws {
         let tmp = try TempFolder("slurm-e2e")
@@ -64,6 +67,7 @@ struct SlurmEndToEndTests {
         // Resubmitting runs only what is not complete.
         let again = try sweep.submit(workingDirectory: tmp.path)
         #expect(again.arrays.flatMap(\.tasks).map(\.game) == ["failgame", "failgame"])
-        _ = try? sweep.wait(again, timeout: 120, poll: 1)
+        let rerun = try sweep.wait(again, timeout: 120, poll: 1)
+        #expect(rerun.count == 2 && rerun.allSatisfy { $0.task.game == "failgame" && $0.state == .failed })
     }
 }

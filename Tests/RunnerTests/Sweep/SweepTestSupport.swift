@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import Runner
 
 /// A temporary folder removed by `cleanup()`.
@@ -17,7 +18,9 @@ struct TempFolder {
 /// "game seed" to <out>/invocations.txt. Game `failgame` fails with exit status 3 after printing
 /// "boom" on stderr; `sleepgame` sleeps 30 s; `savegame` sleeps 30 s but answers SIGTERM by
 /// "saving" for 2 s (a file `saved` in its run folder), as `arena train` writes a checkpoint;
-/// `halfgame` exits 0 but leaves the run incomplete.
+/// `halfgame` exits 0 but leaves the run incomplete. So that tests can wait on events instead of
+/// sleeping, `sleepgame` and `savegame` write a file `ready` in their run folder once they wait
+/// (savegame with its TERM handler in place), and savegame a file `saving` when its save starts.
 enum FakeTrainer {
     static let script = #"""
     #!/bin/sh
@@ -38,8 +41,8 @@ enum FakeTrainer {
     echo "fake train: $G seed $S frames $N"
     case "$G" in
       failgame) echo "boom" >&2; exit 3 ;;
-      sleepgame) sleep 30 ;;
-      savegame) trap 'sleep 2; echo saved > "$D/saved"; exit 143' TERM; sleep 30 & wait $! ;;
+      sleepgame) : > "$D/ready"; sleep 30 ;;
+      savegame) trap ': > "$D/saving"; sleep 2; echo saved > "$D/saved"; exit 143' TERM; : > "$D/ready"; sleep 30 & wait $! ;;
     esac
     printf '{"game":"%s","agent":"%s","seed":%s,"protocol":"nature2015","budget_agent_steps":10}\n' "$G" "$NAME" "$S" > "$D/config.json"
     if [ "$G" = halfgame ]; then
@@ -94,3 +97,38 @@ enum SlurmFixtures {
         try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
     }
 }
+
+/// Work a test does on another thread while it runs a sweep, each step after waiting for its
+/// event (a file appearing; see `waitUntil`). `finish()` waits for the thread and rethrows the
+/// first wait that timed out; on such an error `onError` runs first (e.g. to interrupt the sweep
+/// so that it ends). `marks` keeps named moments for the test to measure from.
+final class BackgroundSteps: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private let lock = NSLock()
+    private var error: Error?
+    private var moments: [String: Date] = [:]
+
+    init(onError: @escaping @Sendable () -> Void, _ body: @escaping @Sendable (BackgroundSteps) throws -> Void) {
+        group.enter()
+        DispatchQueue.global().async {
+            do { try body(self) } catch {
+                self.lock.withLock { self.error = error }
+                onError()
+            }
+            self.group.leave()
+        }
+    }
+
+    func mark(_ name: String) { lock.withLock { moments[name] = Date() } }
+
+    /// Waits for the steps to end; returns the marked moments.
+    func finish() throws -> [String: Date] {
+        group.wait()
+        return try lock.withLock {
+            if let error { throw error }
+            return moments
+        }
+    }
+}
+
+func fileExists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Runner
 
 @Suite("Sweep: plan, command template, local backend")
@@ -127,8 +128,14 @@ struct SweepPlanTests {
         let p = SweepPlan(games: ["sleepgame"], seeds: [1, 2], agentFile: agent, frames: 100, resultsRoot: tmp.path + "/results",
                           command: .arenaTrain(executable: script))
         let sweep = LocalSweep(plan: p, jobs: 1)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { sweep.control.interrupt() }
+        // Interrupt once the first task is running (its run folder has `ready`), not after a guess.
+        let ready = tmp.path + "/results/sleepgame/dqn-test/1/ready"
+        let steps = BackgroundSteps(onError: { sweep.control.interrupt() }) { _ in
+            try waitUntil("the first task starting (\(ready))", timeout: 60) { fileExists(ready) }
+            sweep.control.interrupt()
+        }
         let s = sweep.run(progress: { _ in })
+        _ = try steps.finish()
         #expect(s.failures.map(\.reason) == ["interrupted (exit status 15)", "not started: the sweep was interrupted"])
         #expect(FakeTrainer.invocations(tmp.path + "/results") == ["sleepgame 1"])
     }
@@ -143,26 +150,34 @@ struct SweepPlanTests {
             let p = SweepPlan(games: ["savegame"], seeds: [1], agentFile: agent, frames: 100, resultsRoot: results,
                               command: .arenaTrain(executable: script))
             let sweep = LocalSweep(plan: p, jobs: 1)
-            // Wait until the task runs (its run folder exists), then interrupt once or twice.
-            DispatchQueue.global().async {
-                let folder = results + "/savegame/dqn-test/1"
-                while !FileManager.default.fileExists(atPath: folder) { usleep(20_000) }
-                usleep(300_000)
+            // Interrupt once the task waits with its TERM handler in place (`ready`); the second
+            // time once its 2 s save has begun (`saving`). Times are measured from the last interrupt.
+            let folder = results + "/savegame/dqn-test/1"
+            let steps = BackgroundSteps(onError: { sweep.control.interrupt(); sweep.control.interrupt() }) { background in
+                try waitUntil("the task waiting with its TERM handler in place (\(folder)/ready)", timeout: 60) {
+                    fileExists(folder + "/ready")
+                }
+                background.mark("interrupt")
                 sweep.control.interrupt()
-                if twice { usleep(300_000); sweep.control.interrupt() }
+                if twice {
+                    try waitUntil("the task starting its save (\(folder)/saving)", timeout: 60) { fileExists(folder + "/saving") }
+                    background.mark("interrupt")
+                    sweep.control.interrupt()
+                }
             }
-            let start = Date()
             let s = sweep.run(progress: { _ in })
-            let elapsed = Date().timeIntervalSince(start)
-            let saved = FileManager.default.fileExists(atPath: results + "/savegame/dqn-test/1/saved")
+            let returned = Date()
+            let lastInterrupt = try #require(try steps.finish()["interrupt"])
+            let elapsed = returned.timeIntervalSince(lastInterrupt)
+            let saved = fileExists(folder + "/saved")
             #expect(s.failures.count == 1)
             #expect(s.failures.first?.reason.hasPrefix("interrupted") == true)
             if twice {
                 #expect(!saved, "a second interrupt must kill the task before its 2 s save ends")
-                #expect(elapsed < 2.5)
+                #expect(elapsed < 2, "the sweep took \(elapsed) s to end after the second interrupt; the save alone takes 2 s")
             } else {
                 #expect(saved, "the task was killed while saving; the grace period must outlast a checkpoint write")
-                #expect(elapsed >= 2)
+                #expect(elapsed >= 2, "the sweep ended \(elapsed) s after the interrupt, before the task's 2 s save could end")
             }
         }
     }
