@@ -7,7 +7,7 @@ import TestSupport
 @Suite struct AgentCLITests {
     let cli = CLITests()
 
-    @Test(.enabled(if: CLITests.built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func theRandomAgentTrainsAndEvaluatesFromTheCommandLine() throws {
         let dir = try makeTemporaryDirectory("cli-random")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -36,7 +36,7 @@ import TestSupport
 
     /// A config.json beside --weights that cannot be read is refused with a sentence, not
     /// replaced by the default settings.
-    @Test(.enabled(if: CLITests.built, "needs the arena executable built beside the tests (make test builds it)"))
+    @Test(.arenaExecutable)
     func aBrokenConfigBesideTheWeightsIsRefused() throws {
         let dir = try makeTemporaryDirectory("cli-broken-config")
         defer { try? FileManager.default.removeItem(at: dir) }

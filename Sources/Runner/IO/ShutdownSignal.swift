@@ -61,6 +61,13 @@ public enum ShutdownSignal {
                 _ = write(2, notice.utf8Start, notice.utf8CodeUnitCount)
             }
         }
+        // A parent may have started us with these signals blocked (a thread that blocks them
+        // hands its mask to the children it spawns): then SIGTERM would never reach the handler
+        // and the run would not checkpoint. Unblock them on this thread, which later threads inherit.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for signalNumber in signals { sigaddset(&unblock, signalNumber) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for signalNumber in signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = handler
