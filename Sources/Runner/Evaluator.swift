@@ -51,11 +51,32 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     public var maxEpisodeFrames: Int?
     /// Learned values against realised returns, when `arena evaluate --value-check` asked for it.
     public var valueCheck: ValueCheck?
+    /// A run's final evaluation only: the mean return of the training episodes of the run's
+    /// last iteration (at the training epsilon; CleanRL's curves plot these).
+    public var trainMeanReturn: Double?
+    /// A run's final evaluation only: the same number of episodes at other evaluation epsilons,
+    /// beside the protocol's figure (0.01, the training epsilon CleanRL reports at). Never the
+    /// protocol's score.
+    public var besideProtocol: [OtherEpsilon]?
+
+    /// Episodes played at an epsilon other than the protocol's.
+    public struct OtherEpsilon: Codable, Equatable, Sendable {
+        public var evalEpsilon: Double
+        public var episodes: Int
+        public var mean: Double
+        public var std: Double
+        public var humanNormalized: Double?
+        enum CodingKeys: String, CodingKey {
+            case episodes, mean, std
+            case evalEpsilon = "eval_epsilon", humanNormalized = "human_normalized"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case game, `protocol`, agent, seed, episodes, mean, std, random, human
         case agentSteps = "agent_steps", humanNormalized = "human_normalized", dqnNature = "dqn_nature"
         case evalEpsilon = "eval_epsilon", maxEpisodeFrames = "max_episode_frames", valueCheck = "value_check"
+        case trainMeanReturn = "train_mean_return", besideProtocol = "beside_protocol"
     }
 
     public init(game: String, protocol: String, agent: String, seed: UInt64, agentSteps: Int, episodes: [EvaluatedEpisode],

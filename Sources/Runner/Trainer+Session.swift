@@ -156,12 +156,17 @@ final class TrainingSession {
 
     /// Plays `episodes` evaluation episodes of a copy of the agent, saving each episode file;
     /// `recordValues` also keeps the copy's values for the value check (value-based agents).
-    private func evaluate(phase: String, episodes: Int, recordValues: Bool,
+    /// `epsilon`: the protocol's unless given; another one is named in the episode files.
+    private func evaluate(phase: String, episodes: Int, recordValues: Bool, epsilon: Double? = nil,
                           onEpisode: (Int, EvaluatedEpisode) throws -> Void = { _, _ in }) throws -> EvaluationSummary {
-        let player = try trainer.evaluationAgent(copying: agent, phase: phase)
+        var protocolSettings = self.protocolSettings
+        if let epsilon, epsilon != protocolSettings.evalEpsilon {
+            protocolSettings.evalEpsilon = epsilon
+            protocolSettings.name += ", eval epsilon \(epsilon)"
+        }
+        let player = try trainer.evaluationAgent(copying: agent, phase: phase, epsilon: protocolSettings.evalEpsilon)
         let discount = recordValues ? (player as? ActionValueAgent)?.discount : nil
         let runDirectory = trainer.runDirectory, game = settings.game, agentName = settings.agent
-        let protocolSettings = self.protocolSettings
         let played = try Evaluator.run(agent: player, game: game, settings: protocolSettings, episodes: episodes,
                                        runSeed: settings.seed, phase: phase, romDirectory: trainer.romDirectory,
                                        recordValues: discount != nil) { i, e in
@@ -231,6 +236,7 @@ final class TrainingSession {
 
         state.iteration += 1
         state.stepsInIteration = 0
+        state.lastIterationMeanReturn = trainMean
         state.iterationReturns = []
         state.wallSeconds = wall()
         try trainer.checkpoint(store: store, state: &state, agent: agent, env: env)
@@ -243,7 +249,16 @@ final class TrainingSession {
         let url = trainer.runDirectory.appendingPathComponent("evaluation.json")
         let done = (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode(EvaluationSummary.self, from: $0) }
         guard done?.agentSteps != state.agentSteps else { return }
-        let summary = try evaluate(phase: "final", episodes: settings.finalEvalEpisodes, recordValues: true)
+        var summary = try evaluate(phase: "final", episodes: settings.finalEvalEpisodes, recordValues: true)
+        summary.trainMeanReturn = state.lastIterationMeanReturn
+        let other = Trainer.besideProtocolEpsilon
+        if settings.finalEvalEpisodes > 0 && other != protocolSettings.evalEpsilon {
+            let beside = try evaluate(phase: "final-epsilon-\(other)", episodes: settings.finalEvalEpisodes, recordValues: false,
+                                      epsilon: other)
+            summary.besideProtocol = [EvaluationSummary.OtherEpsilon(evalEpsilon: other, episodes: beside.episodes.count,
+                                                                     mean: beside.mean, std: beside.std,
+                                                                     humanNormalized: beside.humanNormalized)]
+        }
         try agent.publish(to: trainer.runDirectory)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -20,6 +20,9 @@ struct TrainerState: Codable {
     var wallSeconds = 0.0
     var trainingFrames = 0
     var environment: AtariEnvironment.State?
+    /// Mean return of the training episodes of the last finished iteration (nil before one, and
+    /// in checkpoints written before it was kept).
+    var lastIterationMeanReturn: Double?
 }
 
 /// Hooks the caller uses to watch or stop training (the CLI prints progress and maps signals).
@@ -137,10 +140,14 @@ public final class Trainer {
     /// A separate agent for an evaluation phase with the training agent's current policy, so the
     /// training episode in progress is untouched, and seeded from the phase so a resumed run
     /// evaluates exactly as an uninterrupted one.
-    func evaluationAgent(copying agent: ArenaAgent, phase: String) throws -> ArenaAgent {
+    func evaluationAgent(copying agent: ArenaAgent, phase: String, epsilon: Double) throws -> ArenaAgent {
         var g = SeededGenerator(seed: settings.seed, stream: "eval-agent-\(phase)")
-        return try agent.evaluationCopy(epsilon: protocolSettings.evalEpsilon, seed: g.next())
+        return try agent.evaluationCopy(epsilon: epsilon, seed: g.next())
     }
+
+    /// The epsilon a run's final evaluation also plays at, beside the protocol's: the training
+    /// epsilon CleanRL reports its scores at.
+    static let besideProtocolEpsilon = 0.01
 
     // MARK: Checkpoints
 

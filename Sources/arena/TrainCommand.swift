@@ -89,6 +89,11 @@ struct TrainCommand: ParsableCommand {
                !s.episodes.isEmpty {
                 print(String(format: "final evaluation: mean %.2f ± %.2f over %d episodes", s.mean, s.std, s.episodes.count)
                       + (s.humanNormalized.map { String(format: ", human-normalized %.3f", $0) } ?? ""))
+                for o in s.besideProtocol ?? [] {
+                    print(String(format: "beside the protocol (not its score): epsilon %g, mean %.2f ± %.2f over %d episodes",
+                                 o.evalEpsilon, o.mean, o.std, o.episodes))
+                }
+                if let t = s.trainMeanReturn { print(String(format: "training episodes of the last iteration: mean return %.2f", t)) }
                 if let check = s.valueCheck { print(check.sentence) }
             }
         case .stopped(let at):

@@ -180,7 +180,7 @@ import TestSupport
         let reference = root.appendingPathComponent("reference"), stopped = root.appendingPathComponent("stopped")
         let log = root.appendingPathComponent("reference.log")
         let iterationCPU = try runReference(reference, agent: agent, threads: 2, log: log)
-        #expect(text(log).contains("2 lanes"))
+        #expect(text(log).contains("Agent threads: 2."))  // DQN: two update lanes
 
         let stopLog = root.appendingPathComponent("stopped.log")
         let p = try start(stopped, agent: agent, threads: 2, log: stopLog)
@@ -194,7 +194,7 @@ import TestSupport
         let resumeLog = root.appendingPathComponent("resume.log")
         #expect(try runToEnd(stopped, agent: agent, threads: 1, log: resumeLog) == 0, "output:\n\(text(resumeLog))")
         expectResumed(resumeLog, run: run(stopped), from: at)
-        #expect(text(resumeLog).contains("2 lanes, OpenBLAS single-threaded) as when this run started"))
+        #expect(text(resumeLog).contains("Agent threads: 2 as when this run started"), "output:\n\(text(resumeLog))")
         #expect(try weights(reference) == weights(stopped))
     }
 

@@ -69,7 +69,13 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
 
         // Every evaluation episode file replays to the recorded score and final emulator state.
         let episodes = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("episodes").path)
-        #expect(episodes.count == 4)  // one per iteration + two final
+        #expect(episodes.count == 6)  // one per iteration, two final, two final at epsilon 0.01
+        // Beside the protocol's figure, never in it: the same count of episodes at epsilon 0.01,
+        // and the last iteration's training return.
+        let beside = try #require(summary.besideProtocol?.first)
+        #expect(beside.evalEpsilon == 0.01 && beside.episodes == 2 && summary.besideProtocol?.count == 1)
+        #expect(summary.trainMeanReturn == iterations.last?.trainMeanReturn)
+        #expect(summary.evalEpsilon == 0.05 && summary.protocol == "nature2015")
         for name in episodes {
             let record = try EpisodeFile.read(from: dir.appendingPathComponent("episodes").appendingPathComponent(name))
             let env = try EpisodeReplayer.environment(for: record, romDirectory: testROMDirectory)

@@ -117,6 +117,8 @@ public struct CompareReport {
                 let score = r.finalMean.map { Self.num($0, 2) + (r.interimAgentSteps != nil ? " (unfinished)" : "") } ?? "n/a"
                 let c = r.cost
                 return [g.key.label, r.game, "\(r.seed)", score,
+                        r.finalMeanAtEpsilon001.map { Self.num($0, 2) } ?? "n/a",
+                        r.trainMeanReturn.map { Self.num($0, 2) } ?? "n/a",
                         c.map { ProgressFormat.count($0.agentSteps) } ?? "n/a",
                         c?.frames.map { ProgressFormat.count($0) } ?? "n/a",
                         c.map { ProgressFormat.duration($0.wallSeconds) } ?? "n/a",
@@ -124,11 +126,15 @@ public struct CompareReport {
                         c?.overallStepsPerSecond.map { Self.num($0, 1) } ?? "n/a"]
             }
         }
-        return Table(header: ["Group", "Game", "Seed", "Score", "Agent steps", "Frames", "Wall time",
+        return Table(header: ["Group", "Game", "Seed", "Score", "Score at epsilon 0.01", "Training return",
+                              "Agent steps", "Frames", "Wall time",
                               "Steps/s (training)", "Steps/s (overall)"], rows: rows)
     }
 
-    static let runsNote = "Agent steps, frames and wall time up to each run's last iteration (training, "
+    static let runsNote = "Score: the protocol's (its evaluation epsilon). Beside it, never pooled with it: the final "
+        + "evaluation's episodes again at epsilon 0.01 (the training epsilon CleanRL reports at) and the mean return of the "
+        + "training episodes of the last iteration (n/a for runs recorded before these were kept). "
+        + "Agent steps, frames and wall time up to each run's last iteration (training, "
         + "per-iteration evaluations and checkpoints, summed over resumes; the final evaluation is not included). "
         + "Steps/s (training): agent steps over the training phases' time; (overall): over the wall time."
 

@@ -43,6 +43,10 @@ public struct ComparedRun: Equatable, Sendable {
     public var protocolName: String
     /// Mean score of the final evaluation (`evaluation.json`'s `mean`), nil when absent.
     public var finalMean: Double?
+    /// Beside the protocol's score (`evaluation.json`'s `beside_protocol` and `train_mean_return`):
+    /// the final evaluation at epsilon 0.01 and the last iteration's training return, when recorded.
+    public var finalMeanAtEpsilon001: Double? = nil
+    public var trainMeanReturn: Double? = nil
     public var budgetAgentSteps: Int?
     /// Learning curve from `metrics.jsonl` iteration rows (or eval episode rows when those lack it).
     public var curve: [CurvePoint]
@@ -184,6 +188,9 @@ public enum RunFolders {
         var run = ComparedRun(folder: folder, game: game, agent: agent, seed: seed, protocolName: proto, finalMean: finalMean,
                               budgetAgentSteps: budget, curve: curve, completion: completion)
         run.cost = cost(iterations: iterations)
+        let beside = (evaluation?["beside_protocol"] as? [[String: Any]]) ?? []
+        run.finalMeanAtEpsilon001 = beside.first { double($0["eval_epsilon"]) == 0.01 }.flatMap { double($0["mean"]) }
+        run.trainMeanReturn = double(evaluation?["train_mean_return"])
         return run
     }
 

@@ -131,8 +131,10 @@ struct CompareReportTests {
 
         let md = CompareReport(try comparison([Self.runs.appendingPathComponent("nature")])).markdown()
         #expect(md.contains("## Runs\n"))
-        // pong/dqn-a/1: two iterations of 500 steps at 100 steps/s, wall time 10 s, final evaluation 18.
-        #expect(md.contains("| dqn-a (nature2015) | pong | 1 | 18.00 | 1.0k | 4.0k | 10s | 100.0 | 100.0 |"))
+        // pong/dqn-a/1: two iterations of 500 steps at 100 steps/s, wall time 10 s, final evaluation 18,
+        // 19.5 at epsilon 0.01, training return 16.25; pong/dqn-a/2 recorded neither of the last two.
+        #expect(md.contains("| dqn-a (nature2015) | pong | 1 | 18.00 | 19.50 | 16.25 | 1.0k | 4.0k | 10s | 100.0 | 100.0 |"))
+        #expect(md.contains("| dqn-a (nature2015) | pong | 2 | ") && md.contains("| n/a | n/a | "))
     }
 
     @Test("per-game table: mean over seeds, t-interval, HNS, reference columns")
