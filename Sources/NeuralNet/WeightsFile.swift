@@ -141,7 +141,9 @@ extension QLearner {
     /// moments, update count) as one safetensors file, atomically. Bit-exact round trip.
     public func saveState(to url: URL) throws {
         let s = exportState()
-        let optimizerJSON = (try? String(decoding: JSONEncoder().encode(s.optimizer), as: UTF8.self)) ?? ""
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // the same bytes for the same state (Foundation's key order varies)
+        let optimizerJSON = (try? String(decoding: encoder.encode(s.optimizer), as: UTF8.self)) ?? ""
         let p = s.parameters.count
         let file = SafeTensors(tensors: [
             .init(name: "online", shape: [p], values: s.parameters),
