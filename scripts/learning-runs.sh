@@ -14,13 +14,25 @@
 #   nohup nice -n 19 scripts/learning-runs.sh /work/runs/v3 > /work/runs/v3.log 2>&1 &
 # and follow it with `arena sweep status --out OUT` or `tensorboard --logdir OUT`.
 # ARENA names another arena binary (a copy, so rebuilding the work tree does not touch the runs).
+# To stop everything with checkpoints: `kill -TERM <this script's pid>`; it passes the signal to
+# the running sweep, which lets its run checkpoint, and then stops without starting the next one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-results}"
 arena="${ARENA:-.build/release/arena}"
 [ -x "$arena" ] || { echo "learning-runs: build first (make build)" >&2; exit 1; }
+
+child=""
+stop() {
+  echo "learning-runs: stopping; the running sweep writes its checkpoint" >&2
+  [ -n "$child" ] && kill -TERM "$child" 2>/dev/null && wait "$child" || true
+  exit 130
+}
+trap stop TERM INT
+sweep() { "$arena" sweep "$@" & child=$!; wait "$child"; child=""; }
+
 for candidate in agents/candidates/cpu-fast-adam-eps1e-8.json; do
-  "$arena" sweep --games pong --seeds 2 --agent "$candidate" --frames 2000000 --out "$out"
+  sweep --games pong --seeds 2 --agent "$candidate" --frames 2000000 --out "$out"
 done
-"$arena" sweep --games pong --seeds 2 --agent agents/dqn-cpu-fast.json --frames 4000000 --out "$out"
-"$arena" sweep --games breakout --seeds 1 --agent agents/dqn-cpu-fast.json --frames 10000000 --out "$out"
+sweep --games pong --seeds 2 --agent agents/dqn-cpu-fast.json --frames 4000000 --out "$out"
+sweep --games breakout --seeds 1 --agent agents/dqn-cpu-fast.json --frames 10000000 --out "$out"
