@@ -37,7 +37,8 @@ let package = Package(
         .target(name: "Environment", dependencies: ["CALE", "ArenaSupport"], resources: [.copy("Resources")]),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "ArenaSupport"]),
         .target(name: "Agent", dependencies: ["NeuralNet", "Environment", "ArenaSupport"]),
-        .target(name: "Runner", dependencies: ["Agent", "Environment", "NeuralNet", "ArenaSupport", "CZlib"]),
+        // No NeuralNet: the runner knows agents only through ArenaAgent and AgentFactory.
+        .target(name: "Runner", dependencies: ["Agent", "Environment", "ArenaSupport", "CZlib"]),
         .executableTarget(name: "arena", dependencies: [
             "Runner", "Agent", "Environment", "NeuralNet", "ArenaSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
