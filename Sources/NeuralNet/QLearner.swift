@@ -174,7 +174,10 @@ public final class QLearner {
     private func withOnline<R>(_ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>) -> R) -> R {
         online.withBase { p in
             onlinePatch.withBase { pw in
-                if onlinePatchStale { net.preparePatchWeights(parameters: p, into: pw); onlinePatchStale = false }
+                if onlinePatchStale {
+                    timed(profile, "conv2-3 weights to patch order (copy)") { net.preparePatchWeights(parameters: p, into: pw) }
+                    onlinePatchStale = false
+                }
                 return body(p, pw)
             }
         }
@@ -184,7 +187,10 @@ public final class QLearner {
     private func withTarget<R>(_ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>) -> R) -> R {
         target.withBase { p in
             targetPatch.withBase { pw in
-                if targetPatchStale { net.preparePatchWeights(parameters: p, into: pw); targetPatchStale = false }
+                if targetPatchStale {
+                    timed(profile, "conv2-3 weights to patch order (copy)") { net.preparePatchWeights(parameters: p, into: pw) }
+                    targetPatchStale = false
+                }
                 return body(p, pw)
             }
         }
@@ -259,6 +265,20 @@ public final class QLearner {
     /// parameters, the optimizer and its step count are untouched. For diagnostics.
     public func measure(_ batch: TrainingBatch) -> UpdateStats { pass(batch, learn: false) }
 
+    /// One `update`, with the wall time and FLOPs of every pass added to `profile` (see
+    /// `PassProfile`; `arena bench agent --layers`). One-lane learners only: two lanes would
+    /// time their passes on two threads at once.
+    @discardableResult
+    public func profiledUpdate(_ batch: TrainingBatch, into profile: PassProfile) -> UpdateStats {
+        precondition(lanes == 1, "profiledUpdate times one lane; this learner has \(lanes)")
+        self.profile = profile
+        defer { self.profile = nil }
+        return pass(batch, learn: true)
+    }
+
+    /// Set only inside `profiledUpdate`.
+    private var profile: PassProfile?
+
     private func pass(_ batch: TrainingBatch, learn: Bool) -> UpdateStats {
         precondition(batch.batchSize == batchSize,
                      "the batch holds \(batch.batchSize) samples, the learner was built for \(batchSize)")
@@ -311,15 +331,19 @@ public final class QLearner {
             }
             // Clip, step.
             if let maxNorm = gradientClipNorm {
-                stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm, halves: lanes == 2 ? worker : nil)
+                timed(profile, "gradient norm and clipping", flops: 2 * Double(count)) {
+                    stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm, halves: lanes == 2 ? worker : nil)
+                }
             }
             updateCount += 1
-            moment1.withBase { m1 in
-                moment2.withBase { m2 in
-                    splitWork(worker, count: count, align: 16) { r in
-                        let o = r.lowerBound
-                        Optimizer.step(optimizer, step: updateCount, parameters: p + o, gradients: g + o,
-                                       moment1: m1 + o, moment2: m2 + o, count: r.count)
+            timed(profile, "optimizer step") {
+                moment1.withBase { m1 in
+                    moment2.withBase { m2 in
+                        splitWork(worker, count: count, align: 16) { r in
+                            let o = r.lowerBound
+                            Optimizer.step(optimizer, step: updateCount, parameters: p + o, gradients: g + o,
+                                           moment1: m1 + o, moment2: m2 + o, count: r.count)
+                        }
                     }
                 }
             }
@@ -374,14 +398,17 @@ public final class QLearner {
         w.arena.withBase { ws in
             // 1. Target-network values of s'; 2. online forward on s (activations kept for
             // backward), and with Double DQN on s' too, in the same pass (rows m..<2m).
+            let profile = self.profile
             net.forward(parameters: x.targetParameters, patchWeights: x.targetPatchWeights, observations: next, batch: m,
-                        workspace: w, base: ws, worker: worker)
+                        workspace: w, base: ws, worker: worker, profile: profile)
             (x.scratch + lo * a).update(from: ws + w.q, count: m * a)
             net.forward(parameters: x.parameters, patchWeights: x.patchWeights, observations: obs, batch: m,
-                        moreObservations: doubleDQN ? next : nil, moreCount: m, workspace: w, base: ws, worker: worker)
+                        moreObservations: doubleDQN ? next : nil, moreCount: m, workspace: w, base: ws, worker: worker,
+                        profile: profile)
             if doubleDQN { (x.scratch + n * a + lo * a).update(from: ws + w.q + m * a, count: m * a) }
             // 3. TD errors, loss and dL/dQ.
             let q = ws + w.q, dq = ws + w.dq
+            timed(profile, "TD targets and loss") {
             dq.update(repeating: 0, count: m * a)
             for j in 0..<m {
                 let i = lo + j
@@ -398,11 +425,14 @@ public final class QLearner {
                 dq[j * a + action] = x.weights[i] * derivative / Float(n)
                 x.tdErrors[i] = abs(delta)
             }
+            }
             // 4. Backward into zeroed gradients.
             let count = net.parameterCount
-            splitWork(worker, count: count, align: 16) { r in (g + r.lowerBound).update(repeating: 0, count: r.count) }
+            timed(profile, "zero gradients") {
+                splitWork(worker, count: count, align: 16) { r in (g + r.lowerBound).update(repeating: 0, count: r.count) }
+            }
             net.backward(parameters: x.parameters, patchWeights: x.patchWeights, gradients: g, observations: obs, batch: m,
-                         workspace: w, base: ws, worker: worker)
+                         workspace: w, base: ws, worker: worker, profile: profile)
         }
     }
 

@@ -219,7 +219,8 @@ extension QNetwork {
     func forward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
                  observations: UnsafePointer<UInt8>, batch firstCount: Int,
                  moreObservations: UnsafePointer<UInt8>? = nil, moreCount: Int = 0,
-                 workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil) {
+                 workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil,
+                 profile: PassProfile? = nil) {
         let batch = firstCount + (moreObservations == nil ? 0 : moreCount)
         precondition(firstCount >= 1 && batch <= w.capacity,
                      "batch must be in 1...\(w.capacity) (the workspace capacity), got \(batch)")
@@ -231,91 +232,142 @@ extension QNetwork {
             var start = 0
             while start < count {
                 let m = min(QNetwork.conv1ChunkSamples, count - start)
-                c1.im2colSplit(observations: source + start * observationBytes, batch: m, col: ws + w.col[0], worker: worker)
-                c1.forward(col: ws + w.col[0], batch: m, weights: patchWeights(0, p, pw), bias: p + c1.biasOffset,
-                           output: ws + w.act[0] + (firstRow + start) * rowFloats, inputScale: 1 / 255, relu: true)
+                timed(profile, "conv1 patches (uint8)") {
+                    c1.im2colSplit(observations: source + start * observationBytes, batch: m, col: ws + w.col[0], worker: worker)
+                }
+                timed(profile, "conv1 forward", flops: c1.gemmFlops(batch: m)) {
+                    c1.forward(col: ws + w.col[0], batch: m, weights: patchWeights(0, p, pw), bias: p + c1.biasOffset,
+                               output: ws + w.act[0] + (firstRow + start) * rowFloats, inputScale: 1 / 255, relu: true)
+                }
                 start += m
             }
         }
         conv1(observations, count: firstCount, firstRow: 0)
         if let more = moreObservations { conv1(more, count: moreCount, firstRow: firstCount) }
         for i in 1..<convs.count {
-            convs[i].im2colSplit(input: ws + w.act[i - 1], batch: batch, col: ws + w.col[i], worker: worker)
-            convs[i].forward(col: ws + w.col[i], batch: batch, weights: patchWeights(i, p, pw),
-                             bias: p + convs[i].biasOffset, output: ws + w.act[i], relu: true)
+            timed(profile, "conv\(i + 1) patches") {
+                convs[i].im2colSplit(input: ws + w.act[i - 1], batch: batch, col: ws + w.col[i], worker: worker)
+            }
+            timed(profile, "conv\(i + 1) forward", flops: convs[i].gemmFlops(batch: batch)) {
+                convs[i].forward(col: ws + w.col[i], batch: batch, weights: patchWeights(i, p, pw),
+                                 bias: p + convs[i].biasOffset, output: ws + w.act[i], relu: true)
+            }
         }
         let last = convs[convs.count - 1]
-        Activations.nhwcToFlat(ws + w.act[convs.count - 1], channels: last.outChannels, batch: batch,
-                               pixels: last.outPixels, into: ws + w.flat)
-        if config.dueling {
-            for s in 0..<2 {
-                linears[s].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[s], relu: true)
+        timed(profile, "flatten (copy)") {
+            Activations.nhwcToFlat(ws + w.act[convs.count - 1], channels: last.outChannels, batch: batch,
+                                   pixels: last.outPixels, into: ws + w.flat)
+        }
+        func linear(_ k: Int, _ input: Int, _ output: Int, relu: Bool) {
+            timed(profile, "\(linearNames[k]) forward", flops: linears[k].gemmFlops(batch: batch)) {
+                linears[k].forward(input: ws + input, batch: batch, parameters: p, output: ws + output, relu: relu)
             }
-            linears[2].forward(input: ws + w.hidden[0], batch: batch, parameters: p, output: ws + w.value)
-            linears[3].forward(input: ws + w.hidden[1], batch: batch, parameters: p, output: ws + w.advantage)
-            Activations.duelingForward(value: ws + w.value, advantage: ws + w.advantage, batch: batch,
-                                       actions: config.actions, q: ws + w.q)
+        }
+        if config.dueling {
+            for s in 0..<2 { linear(s, w.flat, w.hidden[s], relu: true) }
+            linear(2, w.hidden[0], w.value, relu: false)
+            linear(3, w.hidden[1], w.advantage, relu: false)
+            timed(profile, "dueling combine") {
+                Activations.duelingForward(value: ws + w.value, advantage: ws + w.advantage, batch: batch,
+                                           actions: config.actions, q: ws + w.q)
+            }
         } else {
-            linears[0].forward(input: ws + w.flat, batch: batch, parameters: p, output: ws + w.hidden[0], relu: true)
-            linears[1].forward(input: ws + w.hidden[0], batch: batch, parameters: p, output: ws + w.q)
+            linear(0, w.flat, w.hidden[0], relu: true)
+            linear(1, w.hidden[0], w.q, relu: false)
         }
     }
+
+    /// The layer names of `linears`, in order (PyTorch's module names without `.weight`).
+    var linearNames: [String] { config.dueling ? ["fc1_value", "fc1_advantage", "value", "advantage"] : ["fc1", "fc2"] }
 
     /// Backward pass from dq (at `ws + workspace.dq`, [N, A]) after `forward` on the same
     /// observations:
     /// ACCUMULATES parameter gradients into `g`. conv1's input gradient is never computed.
     func backward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
                   gradients g: UnsafeMutablePointer<Float>, observations: UnsafePointer<UInt8>, batch: Int,
-                  workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil) {
+                  workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil,
+                  profile: PassProfile? = nil) {
         precondition(w.dq >= 0, "backward needs a workspace built with gradients")
         let hiddenCount = batch * shape.hidden
+        func linearBack(_ k: Int, input: Int, dOutput: Int, dInput: Int, accumulate: Bool) {
+            let flops = linears[k].gemmFlops(batch: batch)
+            timed(profile, "\(linearNames[k]) weight gradient", flops: flops) {
+                linears[k].backwardParameters(input: ws + input, dOutput: ws + dOutput, batch: batch, gradients: g)
+            }
+            timed(profile, "\(linearNames[k]) input gradient", flops: flops) {
+                linears[k].backwardInput(dOutput: ws + dOutput, batch: batch, parameters: p, dInput: ws + dInput, accumulate: accumulate)
+            }
+        }
+        func reluBack(_ name: @autoclosure () -> String, output: Int, gradient: Int, count: Int) {
+            timed(profile, name()) { Activations.reluBackward(output: ws + output, gradient: ws + gradient, count: count) }
+        }
         if config.dueling {
-            Activations.duelingBackward(dq: ws + w.dq, batch: batch, actions: config.actions,
-                                        dValue: ws + w.dValue, dAdvantage: ws + w.dAdvantage)
-            linears[2].backwardParameters(input: ws + w.hidden[0], dOutput: ws + w.dValue, batch: batch, gradients: g)
-            linears[2].backwardInput(dOutput: ws + w.dValue, batch: batch, parameters: p, dInput: ws + w.dHidden[0], accumulate: false)
-            linears[3].backwardParameters(input: ws + w.hidden[1], dOutput: ws + w.dAdvantage, batch: batch, gradients: g)
-            linears[3].backwardInput(dOutput: ws + w.dAdvantage, batch: batch, parameters: p, dInput: ws + w.dHidden[1], accumulate: false)
+            timed(profile, "dueling combine backward") {
+                Activations.duelingBackward(dq: ws + w.dq, batch: batch, actions: config.actions,
+                                            dValue: ws + w.dValue, dAdvantage: ws + w.dAdvantage)
+            }
+            linearBack(2, input: w.hidden[0], dOutput: w.dValue, dInput: w.dHidden[0], accumulate: false)
+            linearBack(3, input: w.hidden[1], dOutput: w.dAdvantage, dInput: w.dHidden[1], accumulate: false)
             for s in 0..<2 {
-                Activations.reluBackward(output: ws + w.hidden[s], gradient: ws + w.dHidden[s], count: hiddenCount)
-                linears[s].backwardParameters(input: ws + w.flat, dOutput: ws + w.dHidden[s], batch: batch, gradients: g)
-                linears[s].backwardInput(dOutput: ws + w.dHidden[s], batch: batch, parameters: p, dInput: ws + w.dFlat, accumulate: s == 1)
+                reluBack("\(linearNames[s]) relu backward", output: w.hidden[s], gradient: w.dHidden[s], count: hiddenCount)
+                linearBack(s, input: w.flat, dOutput: w.dHidden[s], dInput: w.dFlat, accumulate: s == 1)
             }
         } else {
-            linears[1].backwardParameters(input: ws + w.hidden[0], dOutput: ws + w.dq, batch: batch, gradients: g)
-            linears[1].backwardInput(dOutput: ws + w.dq, batch: batch, parameters: p, dInput: ws + w.dHidden[0], accumulate: false)
-            Activations.reluBackward(output: ws + w.hidden[0], gradient: ws + w.dHidden[0], count: hiddenCount)
-            linears[0].backwardParameters(input: ws + w.flat, dOutput: ws + w.dHidden[0], batch: batch, gradients: g)
-            linears[0].backwardInput(dOutput: ws + w.dHidden[0], batch: batch, parameters: p, dInput: ws + w.dFlat, accumulate: false)
+            linearBack(1, input: w.hidden[0], dOutput: w.dq, dInput: w.dHidden[0], accumulate: false)
+            reluBack("fc1 relu backward", output: w.hidden[0], gradient: w.dHidden[0], count: hiddenCount)
+            linearBack(0, input: w.flat, dOutput: w.dHidden[0], dInput: w.dFlat, accumulate: false)
         }
         let lastIndex = convs.count - 1
         let last = convs[lastIndex]
-        Activations.flatToNHWC(ws + w.dFlat, channels: last.outChannels, batch: batch, pixels: last.outPixels,
-                               into: ws + w.dAct[lastIndex])
+        timed(profile, "unflatten (copy)") {
+            Activations.flatToNHWC(ws + w.dFlat, channels: last.outChannels, batch: batch, pixels: last.outPixels,
+                                   into: ws + w.dAct[lastIndex])
+        }
         for i in stride(from: lastIndex, through: 0, by: -1) {
             let conv = convs[i]
-            Activations.reluBackward(output: ws + w.act[i], gradient: ws + w.dAct[i], count: conv.outputCount(batch: batch))
+            reluBack("conv\(i + 1) relu backward", output: w.act[i], gradient: w.dAct[i], count: conv.outputCount(batch: batch))
             if i == 0 {
                 // conv1's patch order is OIHW: accumulate straight into the gradient buffer,
                 // rebuilding its patch matrix chunk by chunk from the observations.
                 var start = 0
                 while start < batch {
                     let m = min(QNetwork.conv1ChunkSamples, batch - start)
-                    conv.im2colSplit(observations: observations + start * observationBytes, batch: m, col: ws + w.col[0],
-                                     worker: worker)
-                    conv.backwardParameters(col: ws + w.col[0], dOutput: ws + w.dAct[0] + start * conv.outPixels * conv.outChannels,
-                                            batch: m, dWeights: g + conv.weightOffset, beta: 1, dBias: g + conv.biasOffset,
-                                            inputScale: 1 / 255)
+                    timed(profile, "conv1 patches (uint8)") {
+                        conv.im2colSplit(observations: observations + start * observationBytes, batch: m, col: ws + w.col[0],
+                                         worker: worker)
+                    }
+                    timed(profile, "conv1 weight gradient", flops: conv.gemmFlops(batch: m)) {
+                        conv.backwardParameters(col: ws + w.col[0], dOutput: ws + w.dAct[0] + start * conv.outPixels * conv.outChannels,
+                                                batch: m, dWeights: g + conv.weightOffset, beta: 1, dBias: g + conv.biasOffset,
+                                                inputScale: 1 / 255)
+                    }
                     start += m
                 }
             } else {
-                conv.backwardParameters(col: ws + w.col[i], dOutput: ws + w.dAct[i], batch: batch,
-                                        dWeights: ws + w.dPatchWeights, beta: 0, dBias: g + conv.biasOffset)
-                conv.accumulatePermutedGradient(ws + w.dPatchWeights, into: g)
+                timed(profile, "conv\(i + 1) weight gradient", flops: conv.gemmFlops(batch: batch)) {
+                    conv.backwardParameters(col: ws + w.col[i], dOutput: ws + w.dAct[i], batch: batch,
+                                            dWeights: ws + w.dPatchWeights, beta: 0, dBias: g + conv.biasOffset)
+                }
+                timed(profile, "conv\(i + 1) weight gradient to OIHW (copy)") {
+                    conv.accumulatePermutedGradient(ws + w.dPatchWeights, into: g)
+                }
                 // The patch matrix is consumed: reuse it as dCol.
-                conv.backwardInput(dOutput: ws + w.dAct[i], batch: batch, weights: patchWeights(i, p, pw),
-                                   dCol: ws + w.col[i], dInput: ws + w.dAct[i - 1], worker: worker)
+                timed(profile, "conv\(i + 1) input gradient (GEMM + col2im)", flops: conv.gemmFlops(batch: batch)) {
+                    conv.backwardInput(dOutput: ws + w.dAct[i], batch: batch, weights: patchWeights(i, p, pw),
+                                       dCol: ws + w.col[i], dInput: ws + w.dAct[i - 1], worker: worker)
+                }
             }
         }
     }
+}
+
+extension Conv2D {
+    /// FLOPs of one GEMM of this layer over `batch` samples (forward, weight or input gradient):
+    /// 2 x (batch x output pixels) x output channels x patch rows.
+    func gemmFlops(batch: Int) -> Double { 2 * Double(batch * outPixels) * Double(outChannels) * Double(patchRows) }
+}
+
+extension Linear {
+    /// FLOPs of one GEMM of this layer over `batch` samples: 2 x batch x in x out.
+    func gemmFlops(batch: Int) -> Double { 2 * Double(batch) * Double(inFeatures) * Double(outFeatures) }
 }

@@ -29,6 +29,9 @@ struct BenchAgentCommand: ParsableCommand {
     var double = false
     @Flag(help: "Also time each GEMM shape of a plain batch-32 update on its own.")
     var gemmBreakdown = false
+    @Flag(help: ArgumentHelp("Also list every pass of one update (one lane, one thread) with its FLOPs, time and GFLOP/s beside this machine's one-thread sgemm rate.",
+                             discussion: "Each conv/linear forward, weight gradient and input gradient, patch building, copies, the loss, zeroing, clipping and the optimizer step."))
+    var layers = false
     @Option(help: "JSON printed by Benchmarks/pytorch_reference.py in the same session (same threads, head and targets): the PyTorch figures to compare with. Without it the issue's figures (16.2 ms, 273 us, measured on another machine) are shown.")
     var pytorch: String?
     @Option(help: "Transitions written into a replay memory to measure its resident size (0: skip; about 7 GB at 1M).")
@@ -63,6 +66,10 @@ struct BenchAgentCommand: ParsableCommand {
         if gemmBreakdown {
             BLAS.setThreads(threads)
             print(AgentBenchmark.gemmBreakdown())
+        }
+        if layers {
+            print(AgentBenchmark.passTable(network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double,
+                                           updates: max(5, min(updates, 30))))
         }
         if json {
             let encoder = JSONEncoder()
@@ -149,15 +156,7 @@ enum AgentBenchmark {
         // After building the learner (which makes OpenBLAS single-threaded): two lanes run as the
         // trainer runs them, OpenBLAS single-threaded; one lane measures OpenBLAS's own threads.
         BLAS.setThreads(learner.lanes == 2 ? 1 : threads)
-        var generator = SeededGenerator(seed: 2, stream: "bench")
-        let batch = learner.makeBatch()
-        for i in batch.observations.indices { batch.observations[i] = UInt8(truncatingIfNeeded: generator.next()) }
-        for i in batch.nextObservations.indices { batch.nextObservations[i] = UInt8(truncatingIfNeeded: generator.next()) }
-        for i in 0..<batchSize {
-            batch.actions[i] = Int32(generator.next() % UInt64(network.actions))
-            batch.rewards[i] = Float(Int(generator.next() % 3)) - 1
-            batch.discounts[i] = 0.99
-        }
+        let batch = syntheticBatch(for: learner, actions: network.actions)
         for _ in 0..<5 { learner.update(batch) }
         var updateTimes: [Double] = [], updateCPU: [Double] = []
         for _ in 0..<updates {
@@ -255,6 +254,74 @@ enum AgentBenchmark {
         }
         lines.append(String(format: "  GEMMs alone: %.2f ms per plain update", total))
         return lines.joined(separator: "\n")
+    }
+
+    /// Every pass of a one-lane update (OpenBLAS on one thread): FLOPs, milliseconds per update
+    /// (the median round of `updates` profiled updates), GFLOP/s, and the fraction of this
+    /// machine's one-thread sgemm rate measured in the same run.
+    static func passTable(network: QNetworkConfig, doubleDQN: Bool, updates: Int) -> String {
+        let batchSize = 32
+        let learner = QLearner(network: network, optimizer: .adam(lr: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1.5e-4),
+                               loss: .huber, batchSize: batchSize, doubleDQN: doubleDQN, gradientClipNorm: 10, lanes: 1, seed: 1)
+        BLAS.setThreads(1)
+        let batch = syntheticBatch(for: learner, actions: network.actions)
+        let rate = sgemmRate()
+        for _ in 0..<3 { learner.update(batch) }
+        // Rounds of profiled updates; each pass's median over rounds.
+        var rounds: [[PassProfile.Entry]] = []
+        var totals: [Double] = []
+        for _ in 0..<updates {
+            let profile = PassProfile()
+            let start = DispatchTime.now().uptimeNanoseconds
+            learner.profiledUpdate(batch, into: profile)
+            totals.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            rounds.append(profile.entries)
+        }
+        var plain: [Double] = []
+        for _ in 0..<updates {
+            let start = DispatchTime.now().uptimeNanoseconds
+            learner.update(batch)
+            plain.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        let names = rounds[0].map(\.name)
+        var lines = [String(format: "passes of one update (%@%@, batch %d, Adam, clip 10), one lane, OpenBLAS %@ on 1 thread; sgemm 1536^3 on 1 thread: %.1f GFLOP/s",
+                            network.dueling ? "dueling" : "plain", doubleDQN ? " + Double DQN" : "", batchSize,
+                            BLAS.coreName as NSString, rate)]
+        func column(_ text: String, _ width: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, width - text.count))
+            return left ? text + fill : fill + text
+        }
+        lines.append("  " + column("pass", 44, left: true) + [("calls", 6), ("MFLOP", 9), ("ms", 9), ("GFLOP/s", 9), ("of sgemm", 9), ("share", 7)]
+            .map { column($0.0, $0.1) }.joined())
+        let medianTotal = median(totals)
+        var sum = 0.0, flops = 0.0
+        for (k, name) in names.enumerated() {
+            let ms = median(rounds.map { $0.count > k ? $0[k].seconds * 1e3 : 0 })
+            let f = rounds[0][k].flops
+            sum += ms; flops += f
+            let gflops = ms > 0 && f > 0 ? f / (ms * 1e6) : 0
+            let cells = [(String(rounds[0][k].calls), 6), (String(format: "%.1f", f / 1e6), 9), (String(format: "%.3f", ms), 9),
+                         (f > 0 ? String(format: "%.1f", gflops) : "-", 9), (f > 0 ? String(format: "%.0f%%", 100 * gflops / rate) : "-", 9),
+                         (String(format: "%.1f%%", 100 * ms / medianTotal), 7)]
+            lines.append("  " + column(name, 44, left: true) + cells.map { column($0.0, $0.1) }.joined())
+        }
+        lines.append(String(format: "  sum of the passes %.2f ms (%.2f GFLOP, %.1f GFLOP/s overall, %.0f%% of sgemm); whole profiled update %.2f ms; unprofiled update %.2f ms (medians)",
+                            sum, flops / 1e9, flops / (medianTotal * 1e6), 100 * flops / (medianTotal * 1e6) / rate, medianTotal, median(plain)))
+        return lines.joined(separator: "\n")
+    }
+
+    /// A batch of seeded random observations, actions and rewards for `learner`.
+    static func syntheticBatch(for learner: QLearner, actions: Int) -> TrainingBatch {
+        var generator = SeededGenerator(seed: 2, stream: "bench")
+        let batch = learner.makeBatch()
+        for i in batch.observations.indices { batch.observations[i] = UInt8(truncatingIfNeeded: generator.next()) }
+        for i in batch.nextObservations.indices { batch.nextObservations[i] = UInt8(truncatingIfNeeded: generator.next()) }
+        for i in 0..<learner.batchSize {
+            batch.actions[i] = Int32(generator.next() % UInt64(actions))
+            batch.rewards[i] = Float(Int(generator.next() % 3)) - 1
+            batch.discounts[i] = 0.99
+        }
+        return batch
     }
 
     /// Median GFLOP/s of a 1536^3 sgemm.
