@@ -32,7 +32,7 @@ public struct ComputeResources: Codable, Equatable, Sendable {
 /// Everything the runner knows of an agent: how to build it, its kind and name for results, and
 /// its configuration, recorded as it is in config.json (`agent_kind`, `agent_config`). Dopamine's
 /// `create_agent_fn`, with the record a resume and `arena evaluate --run` need.
-public struct AgentFactory: @unchecked Sendable {
+public struct AgentFactory {
     /// The kind of agent (`dqn`, `random`, a user's own): `AgentCatalog` rebuilds the factory
     /// from it and the configuration.
     public let kind: String
