@@ -32,10 +32,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
+        // Our own CPU kernels in C (bf16 GEMM with AVX512_BF16), compiled for baseline x86-64
+        // with per-function targets and chosen at run time. Only NeuralNet's BLAS seam calls them.
+        .target(name: "CKernels", path: "Sources/CKernels"),
+
         // Seeded generators, atomic files, checksums, shared errors: what every module uses.
         .target(name: "ArenaSupport", dependencies: ["COpenSSL"]),
         .target(name: "Environment", dependencies: ["CALE", "ArenaSupport"], resources: [.copy("Resources")]),
-        .target(name: "NeuralNet", dependencies: ["CBLAS", "ArenaSupport"]),
+        .target(name: "NeuralNet", dependencies: ["CBLAS", "CKernels", "ArenaSupport"]),
         .target(name: "Agent", dependencies: ["NeuralNet", "Environment", "ArenaSupport"]),
         // No NeuralNet: the runner knows agents only through ArenaAgent and AgentFactory.
         .target(name: "Runner", dependencies: ["Agent", "Environment", "ArenaSupport", "CZlib"]),

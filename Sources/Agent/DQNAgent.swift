@@ -64,7 +64,7 @@ public final class DQNAgent: ActionValueAgent {
                                optimizer: config.optimizerConfig, loss: config.lossKind,
                                batchSize: config.batchSize, doubleDQN: config.doubleDQN,
                                gradientClipNorm: config.gradientClipNorm > 0 ? Float(config.gradientClipNorm) : nil,
-                               lanes: learnerLanes, seed: seed)
+                               lanes: learnerLanes, precision: config.precision, seed: seed)
         try self.init(config: config, learner: learner, frameSize: 84 * 84, seed: seed, name: name)
     }
 

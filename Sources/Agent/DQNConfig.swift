@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 
 /// Every hyperparameter of `DQNAgent`, in agent steps (one agent step = one action chosen while
 /// training; with frame skip 4 that is 4 emulator frames). The code defaults are the values of
@@ -51,12 +52,17 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public var gradientClipNorm: Double = 0
     /// Frames per observation stack. Nature: 4.
     public var stackDepth: Int = 4
+    /// How the update's matrix products multiply: fp32, or bf16 (bfloat16 products with fp32
+    /// accumulation, on CPUs with AVX512_BF16; weights, gradients and optimizer state stay fp32,
+    /// acting and evaluation run in fp32). Not in Nature (fp32). Default fp32: bf16 becomes a
+    /// preset's choice only once Pong runs show it learns as well (agents/README.md).
+    public var precision: Precision = .fp32
 
     public init() {}
 
     static let keys = ["gamma", "nStep", "batchSize", "replayCapacity", "warmupSteps", "updatePeriod",
                        "targetUpdatePeriod", "epsilonStart", "epsilonEnd", "epsilonDecaySteps", "evalEpsilon",
-                       "optimizer", "loss", "doubleDQN", "dueling", "prioritized", "gradientClipNorm", "stackDepth"]
+                       "optimizer", "loss", "doubleDQN", "dueling", "prioritized", "gradientClipNorm", "stackDepth", "precision"]
 
     public init(from decoder: Decoder) throws {
         try StrictDecoding.rejectUnknownKeys(decoder, known: Self.keys, object: "DQN configuration")
@@ -80,6 +86,11 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         prioritized = try StrictDecoding.value(c, "prioritized", d.prioritized)
         gradientClipNorm = try StrictDecoding.value(c, "gradientClipNorm", d.gradientClipNorm)
         stackDepth = try StrictDecoding.value(c, "stackDepth", d.stackDepth)
+        let rawPrecision = try StrictDecoding.value(c, "precision", d.precision.rawValue)
+        guard let precision = Precision(rawValue: rawPrecision) else {
+            throw ConfigurationError("Unknown precision '\(rawPrecision)' at 'precision'. Use one of: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        self.precision = precision
     }
 
     /// Epsilon at agent step `step` of training: epsilonStart through warm-up, then linear to

@@ -2,6 +2,32 @@
 // Everything else in NeuralNet calls `BLAS.gemm`, so swapping the library (or testing against the
 // naive `Reference.gemm`) touches one file.
 import CBLAS
+import Foundation
+import CKernels
+
+/// How the learner's GEMMs multiply: fp32 throughout (OpenBLAS's sgemm), or bf16 products with
+/// fp32 accumulation (our AVX512_BF16 kernel; weights, gradients, optimizer state and every
+/// element-wise pass stay fp32). A training setting, recorded with the run; acting and
+/// evaluation always run in fp32.
+public enum Precision: String, Codable, Equatable, Sendable, CaseIterable {
+    case fp32
+    case bf16
+
+    /// Whether this CPU can run it (bf16 needs AVX512_BF16: Intel Cooper Lake / Sapphire Rapids and
+    /// later, AMD Zen 4 and later).
+    public var isSupported: Bool {
+        switch self {
+        case .fp32: return true
+        case .bf16: return BLAS.bf16Supported
+        }
+    }
+
+    /// Nil when this CPU can run it, else a sentence naming the value and what is allowed.
+    public var unsupportedReason: String? {
+        isSupported ? nil
+            : "precision '\(rawValue)' needs a CPU with AVX512_BF16 (Intel Cooper Lake or later, AMD Zen 4 or later); this CPU (\(BLAS.cpuModel)) has none. Use \"fp32\"."
+    }
+}
 
 /// Row-major single-precision matrix multiply and OpenBLAS's threading controls.
 public enum BLAS {
@@ -30,6 +56,27 @@ public enum BLAS {
         return String(cString: name)
     }
 
+    /// Whether the CPU (and OS) can run the AVX512_BF16 GEMM; checked once.
+    public static let bf16Supported: Bool = arena_bf16_gemm_supported() != 0
+
+    /// The CPU's model name from /proc/cpuinfo ("unknown" elsewhere).
+    public static var cpuModel: String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let colon = line.firstIndex(of: ":") else { return "unknown" }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// `values` rounded to bfloat16 (nearest even) and back: what the bf16 GEMM multiplies.
+    public static func roundedToBF16(_ values: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { v in out.withUnsafeMutableBufferPointer { o in
+            // safe because: both buffers hold values.count floats.
+            if let vi = v.baseAddress, let oi = o.baseAddress { arena_round_to_bf16(vi, oi, values.count) }
+        } }
+        return out
+    }
+
     /// C[m x n] = alpha * op(A) * op(B) + beta * C, all row-major.
     /// op(A) is [m x k] (A stored [k x m] when `transA`), op(B) is [k x n] (B stored [n x k] when
     /// `transB`). Leading dimensions are the stored row lengths.
@@ -38,8 +85,17 @@ public enum BLAS {
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, precision: Precision = .fp32
     ) {
+        if precision == .bf16 {
+            // The learner was built only after `Precision.isSupported` (a precondition in QLearner).
+            // safe because: the same contract as cblas_sgemm below; the kernel packs from these
+            // pointers within the given dimensions and leading dimensions.
+            let status = arena_gemm_bf16(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                                         b, Int32(ldb), beta, c, Int32(ldc))
+            precondition(status == 0, "the bf16 GEMM could not allocate its packing buffers (out of memory)")
+            return
+        }
         // safe because: callers pass pointers into buffers sized for these dimensions (each
         // layer checks its workspace sizes once, at construction); BLAS reads/writes only inside them.
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,

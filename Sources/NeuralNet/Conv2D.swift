@@ -153,22 +153,22 @@ public struct Conv2D: Sendable, Equatable {
 
     /// output [N*P, O] = inputScale * col * Wk^T + b, then ReLU when `relu`.
     func forward(col: UnsafePointer<Float>, batch: Int, weights wk: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, inputScale: Float = 1, relu: Bool) {
+                 output: UnsafeMutablePointer<Float>, inputScale: Float = 1, relu: Bool, precision: Precision = .fp32) {
         let rows = batch * outPixels
         BLAS.gemm(transA: false, transB: true, m: rows, n: outChannels, k: patchRows,
                   alpha: inputScale, a: col, lda: patchRows, b: wk, ldb: patchRows,
-                  beta: 0, c: output, ldc: outChannels)
+                  beta: 0, c: output, ldc: outChannels, precision: precision)
         Activations.addBias(bias, rows: rows, columns: outChannels, to: output, relu: relu)
     }
 
     /// dWk [O, R] = inputScale * dOut^T * col + beta * dWk; grad b += column sums of dOut.
     func backwardParameters(col: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, batch: Int,
                             dWeights: UnsafeMutablePointer<Float>, beta: Float, dBias: UnsafeMutablePointer<Float>,
-                            inputScale: Float = 1) {
+                            inputScale: Float = 1, precision: Precision = .fp32) {
         let rows = batch * outPixels
         BLAS.gemm(transA: true, transB: false, m: outChannels, n: patchRows, k: rows,
                   alpha: inputScale, a: dOutput, lda: outChannels, b: col, ldb: patchRows,
-                  beta: beta, c: dWeights, ldc: patchRows)
+                  beta: beta, c: dWeights, ldc: patchRows, precision: precision)
         Activations.addColumnSums(dOutput, rows: rows, columns: outChannels, to: dBias)
     }
 
@@ -177,11 +177,11 @@ public struct Conv2D: Sendable, Equatable {
     /// reused once `backwardParameters` has consumed it).
     func backwardInput(dOutput: UnsafePointer<Float>, batch: Int, weights wk: UnsafePointer<Float>,
                        dCol: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>,
-                       worker: WorkerThread? = nil) {
+                       worker: WorkerThread? = nil, precision: Precision = .fp32) {
         let rows = batch * outPixels
         BLAS.gemm(transA: false, transB: false, m: rows, n: patchRows, k: outChannels,
                   alpha: 1, a: dOutput, lda: outChannels, b: wk, ldb: patchRows,
-                  beta: 0, c: dCol, ldc: patchRows)
+                  beta: 0, c: dCol, ldc: patchRows, precision: precision)
         // Samples own disjoint slices of dCol and dInput, so halves can run side by side.
         splitWork(worker, count: batch) { samples in
             col2im(dCol: dCol + samples.lowerBound * outPixels * patchRows, batch: samples.count,

@@ -28,30 +28,30 @@ public struct Linear: Sendable, Equatable {
 
     /// y = x W^T + b, then ReLU when `relu`. One sample uses gemv (no packing of W).
     func forward(input: UnsafePointer<Float>, batch: Int, parameters: UnsafePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, relu: Bool = false) {
+                 output: UnsafeMutablePointer<Float>, relu: Bool = false, precision: Precision = .fp32) {
         if batch == 1 {
             BLAS.gemv(m: outFeatures, n: inFeatures, alpha: 1, a: parameters + weightOffset, lda: inFeatures,
                       x: input, beta: 0, y: output)
         } else {
             BLAS.gemm(transA: false, transB: true, m: batch, n: outFeatures, k: inFeatures,
                       alpha: 1, a: input, lda: inFeatures, b: parameters + weightOffset, ldb: inFeatures,
-                      beta: 0, c: output, ldc: outFeatures)
+                      beta: 0, c: output, ldc: outFeatures, precision: precision)
         }
         Activations.addBias(parameters + biasOffset, rows: batch, columns: outFeatures, to: output, relu: relu)
     }
 
     func backwardParameters(input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, batch: Int,
-                            gradients: UnsafeMutablePointer<Float>) {
+                            gradients: UnsafeMutablePointer<Float>, precision: Precision = .fp32) {
         BLAS.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: batch,
                   alpha: 1, a: dOutput, lda: outFeatures, b: input, ldb: inFeatures,
-                  beta: 1, c: gradients + weightOffset, ldc: inFeatures)
+                  beta: 1, c: gradients + weightOffset, ldc: inFeatures, precision: precision)
         Activations.addColumnSums(dOutput, rows: batch, columns: outFeatures, to: gradients + biasOffset)
     }
 
     func backwardInput(dOutput: UnsafePointer<Float>, batch: Int, parameters: UnsafePointer<Float>,
-                       dInput: UnsafeMutablePointer<Float>, accumulate: Bool) {
+                       dInput: UnsafeMutablePointer<Float>, accumulate: Bool, precision: Precision = .fp32) {
         BLAS.gemm(transA: false, transB: false, m: batch, n: inFeatures, k: outFeatures,
                   alpha: 1, a: dOutput, lda: outFeatures, b: parameters + weightOffset, ldb: inFeatures,
-                  beta: accumulate ? 1 : 0, c: dInput, ldc: inFeatures)
+                  beta: accumulate ? 1 : 0, c: dInput, ldc: inFeatures, precision: precision)
     }
 }

@@ -87,6 +87,9 @@ public final class QLearner {
     public let batchSize: Int
     public let doubleDQN: Bool
     public let gradientClipNorm: Float?
+    /// How the update's GEMMs multiply (fp32, or bf16 products with fp32 accumulation). Acting
+    /// always runs in fp32.
+    public let precision: Precision
     /// Optimizer steps taken so far.
     public private(set) var updateCount = 0
 
@@ -126,13 +129,14 @@ public final class QLearner {
 
     public convenience init(network: QNetworkConfig, optimizer: OptimizerConfig = .nature2015,
                             loss: LossKind = .huber, batchSize: Int = 32, doubleDQN: Bool = false,
-                            gradientClipNorm: Float? = nil, lanes: Int = 1, seed: UInt64) {
+                            gradientClipNorm: Float? = nil, lanes: Int = 1, precision: Precision = .fp32, seed: UInt64) {
         self.init(network: network, shape: .nature, optimizer: optimizer, loss: loss, batchSize: batchSize,
-                  doubleDQN: doubleDQN, gradientClipNorm: gradientClipNorm, lanes: lanes, seed: seed)
+                  doubleDQN: doubleDQN, gradientClipNorm: gradientClipNorm, lanes: lanes, precision: precision, seed: seed)
     }
 
     init(network: QNetworkConfig, shape: NetworkShape, optimizer: OptimizerConfig, loss: LossKind,
-         batchSize: Int, doubleDQN: Bool, gradientClipNorm: Float?, lanes: Int = 1, seed: UInt64) {
+         batchSize: Int, doubleDQN: Bool, gradientClipNorm: Float?, lanes: Int = 1, precision: Precision = .fp32,
+         seed: UInt64) {
         precondition(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
         BLAS.useOneThread()
         precondition(lanes == 1 || lanes == 2, "an update runs in 1 or 2 lanes, got \(lanes)")
@@ -144,6 +148,8 @@ public final class QLearner {
         self.batchSize = batchSize
         self.doubleDQN = doubleDQN
         self.gradientClipNorm = gradientClipNorm
+        precondition(precision.isSupported, precision.unsupportedReason ?? "")
+        self.precision = precision
         net = QNetwork(config: network, shape: shape)
         online = FloatArena(count: net.parameterCount)
         target = FloatArena(count: net.parameterCount)
@@ -400,11 +406,11 @@ public final class QLearner {
             // backward), and with Double DQN on s' too, in the same pass (rows m..<2m).
             let profile = self.profile
             net.forward(parameters: x.targetParameters, patchWeights: x.targetPatchWeights, observations: next, batch: m,
-                        workspace: w, base: ws, worker: worker, profile: profile)
+                        workspace: w, base: ws, worker: worker, profile: profile, precision: precision)
             (x.scratch + lo * a).update(from: ws + w.q, count: m * a)
             net.forward(parameters: x.parameters, patchWeights: x.patchWeights, observations: obs, batch: m,
                         moreObservations: doubleDQN ? next : nil, moreCount: m, workspace: w, base: ws, worker: worker,
-                        profile: profile)
+                        profile: profile, precision: precision)
             if doubleDQN { (x.scratch + n * a + lo * a).update(from: ws + w.q + m * a, count: m * a) }
             // 3. TD errors, loss and dL/dQ.
             let q = ws + w.q, dq = ws + w.dq
@@ -432,7 +438,7 @@ public final class QLearner {
                 splitWork(worker, count: count, align: 16) { r in (g + r.lowerBound).update(repeating: 0, count: r.count) }
             }
             net.backward(parameters: x.parameters, patchWeights: x.patchWeights, gradients: g, observations: obs, batch: m,
-                         workspace: w, base: ws, worker: worker, profile: profile)
+                         workspace: w, base: ws, worker: worker, profile: profile, precision: precision)
         }
     }
 

@@ -220,7 +220,7 @@ extension QNetwork {
                  observations: UnsafePointer<UInt8>, batch firstCount: Int,
                  moreObservations: UnsafePointer<UInt8>? = nil, moreCount: Int = 0,
                  workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil,
-                 profile: PassProfile? = nil) {
+                 profile: PassProfile? = nil, precision: Precision = .fp32) {
         let batch = firstCount + (moreObservations == nil ? 0 : moreCount)
         precondition(firstCount >= 1 && batch <= w.capacity,
                      "batch must be in 1...\(w.capacity) (the workspace capacity), got \(batch)")
@@ -237,7 +237,8 @@ extension QNetwork {
                 }
                 timed(profile, "conv1 forward", flops: c1.gemmFlops(batch: m)) {
                     c1.forward(col: ws + w.col[0], batch: m, weights: patchWeights(0, p, pw), bias: p + c1.biasOffset,
-                               output: ws + w.act[0] + (firstRow + start) * rowFloats, inputScale: 1 / 255, relu: true)
+                               output: ws + w.act[0] + (firstRow + start) * rowFloats, inputScale: 1 / 255, relu: true,
+                               precision: precision)
                 }
                 start += m
             }
@@ -250,7 +251,7 @@ extension QNetwork {
             }
             timed(profile, "conv\(i + 1) forward", flops: convs[i].gemmFlops(batch: batch)) {
                 convs[i].forward(col: ws + w.col[i], batch: batch, weights: patchWeights(i, p, pw),
-                                 bias: p + convs[i].biasOffset, output: ws + w.act[i], relu: true)
+                                 bias: p + convs[i].biasOffset, output: ws + w.act[i], relu: true, precision: precision)
             }
         }
         let last = convs[convs.count - 1]
@@ -260,7 +261,8 @@ extension QNetwork {
         }
         func linear(_ k: Int, _ input: Int, _ output: Int, relu: Bool) {
             timed(profile, "\(linearNames[k]) forward", flops: linears[k].gemmFlops(batch: batch)) {
-                linears[k].forward(input: ws + input, batch: batch, parameters: p, output: ws + output, relu: relu)
+                linears[k].forward(input: ws + input, batch: batch, parameters: p, output: ws + output, relu: relu,
+                                   precision: precision)
             }
         }
         if config.dueling {
@@ -286,16 +288,18 @@ extension QNetwork {
     func backward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
                   gradients g: UnsafeMutablePointer<Float>, observations: UnsafePointer<UInt8>, batch: Int,
                   workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil,
-                  profile: PassProfile? = nil) {
+                  profile: PassProfile? = nil, precision: Precision = .fp32) {
         precondition(w.dq >= 0, "backward needs a workspace built with gradients")
         let hiddenCount = batch * shape.hidden
         func linearBack(_ k: Int, input: Int, dOutput: Int, dInput: Int, accumulate: Bool) {
             let flops = linears[k].gemmFlops(batch: batch)
             timed(profile, "\(linearNames[k]) weight gradient", flops: flops) {
-                linears[k].backwardParameters(input: ws + input, dOutput: ws + dOutput, batch: batch, gradients: g)
+                linears[k].backwardParameters(input: ws + input, dOutput: ws + dOutput, batch: batch, gradients: g,
+                                              precision: precision)
             }
             timed(profile, "\(linearNames[k]) input gradient", flops: flops) {
-                linears[k].backwardInput(dOutput: ws + dOutput, batch: batch, parameters: p, dInput: ws + dInput, accumulate: accumulate)
+                linears[k].backwardInput(dOutput: ws + dOutput, batch: batch, parameters: p, dInput: ws + dInput, accumulate: accumulate,
+                                         precision: precision)
             }
         }
         func reluBack(_ name: @autoclosure () -> String, output: Int, gradient: Int, count: Int) {
@@ -339,14 +343,15 @@ extension QNetwork {
                     timed(profile, "conv1 weight gradient", flops: conv.gemmFlops(batch: m)) {
                         conv.backwardParameters(col: ws + w.col[0], dOutput: ws + w.dAct[0] + start * conv.outPixels * conv.outChannels,
                                                 batch: m, dWeights: g + conv.weightOffset, beta: 1, dBias: g + conv.biasOffset,
-                                                inputScale: 1 / 255)
+                                                inputScale: 1 / 255, precision: precision)
                     }
                     start += m
                 }
             } else {
                 timed(profile, "conv\(i + 1) weight gradient", flops: conv.gemmFlops(batch: batch)) {
                     conv.backwardParameters(col: ws + w.col[i], dOutput: ws + w.dAct[i], batch: batch,
-                                            dWeights: ws + w.dPatchWeights, beta: 0, dBias: g + conv.biasOffset)
+                                            dWeights: ws + w.dPatchWeights, beta: 0, dBias: g + conv.biasOffset,
+                                            precision: precision)
                 }
                 timed(profile, "conv\(i + 1) weight gradient to OIHW (copy)") {
                     conv.accumulatePermutedGradient(ws + w.dPatchWeights, into: g)
@@ -354,7 +359,8 @@ extension QNetwork {
                 // The patch matrix is consumed: reuse it as dCol.
                 timed(profile, "conv\(i + 1) input gradient (GEMM + col2im)", flops: conv.gemmFlops(batch: batch)) {
                     conv.backwardInput(dOutput: ws + w.dAct[i], batch: batch, weights: patchWeights(i, p, pw),
-                                       dCol: ws + w.col[i], dInput: ws + w.dAct[i - 1], worker: worker)
+                                       dCol: ws + w.col[i], dInput: ws + w.dAct[i - 1], worker: worker,
+                                       precision: precision)
                 }
             }
         }

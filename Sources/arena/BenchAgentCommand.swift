@@ -34,6 +34,8 @@ struct BenchAgentCommand: ParsableCommand {
     var layers = false
     @Option(help: "JSON printed by Benchmarks/pytorch_reference.py in the same session (same threads, head and targets): the PyTorch figures to compare with. Without it the issue's figures (16.2 ms, 273 us, measured on another machine) are shown.")
     var pytorch: String?
+    @Option(help: "How the update's GEMMs multiply: fp32 (OpenBLAS) or bf16 (bf16 products, fp32 accumulation; needs AVX512_BF16).")
+    var precision: Precision = .fp32
     @Option(help: "Transitions written into a replay memory to measure its resident size (0: skip; about 7 GB at 1M).")
     var replayTransitions: Int = 1_000_000
 
@@ -42,6 +44,7 @@ struct BenchAgentCommand: ParsableCommand {
         if let lanes, lanes != 1 && lanes != 2 { throw ValidationError("--lanes must be 1 or 2, got \(lanes).") }
         guard updates >= 1, acts >= 1 else { throw ValidationError("--updates and --acts must be at least 1.") }
         guard (1...256).contains(actions) else { throw ValidationError("--actions must be between 1 and 256, got \(actions).") }
+        if let reason = precision.unsupportedReason { throw ValidationError("--precision: " + reason) }
     }
 
     func run() throws {
@@ -54,7 +57,8 @@ struct BenchAgentCommand: ParsableCommand {
             return reference
         }
         var result = AgentBenchmark.run(threads: threads, lanes: lanes ?? (threads >= 2 ? 2 : 1), updates: updates, acts: acts,
-                                        network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double)
+                                        network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double,
+                                        precision: precision)
         if let reference {
             result.compare(with: reference.update_ms, actUs: reference.act_us, source: "PyTorch \(reference.torch), measured")
         }
@@ -69,7 +73,7 @@ struct BenchAgentCommand: ParsableCommand {
         }
         if layers {
             print(AgentBenchmark.passTable(network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double,
-                                           updates: max(5, min(updates, 30))))
+                                           updates: max(5, min(updates, 30)), precision: precision))
         }
         if json {
             let encoder = JSONEncoder()
@@ -120,6 +124,11 @@ struct AgentBenchResult: Codable {
     var speedup_act_vs_pytorch: Double
     var replay_bytes_per_transition: Int?
     var replay_resident_bytes_1m: Int?
+    /// The update's GEMM precision (fp32 or bf16), whether this CPU has the bf16 path, and our bf16
+    /// kernel's one-thread rate at 1536^3 (nil without AVX512_BF16: the path is never taken).
+    var precision: String
+    var bf16_supported: Bool
+    var bf16_gemm_gflops_1thread: Double?
 
     mutating func compare(with updateMs: Double, actUs: Double, source: String) {
         pytorch_source = source
@@ -133,6 +142,9 @@ struct AgentBenchResult: Codable {
         var lines = [
             "cpu \(cpu), OpenBLAS core \(openblas_core), \(threads) threads, update in \(lanes) lane\(lanes == 1 ? "" : "s")"
                 + (openblas_coretype_env.map { " (OPENBLAS_CORETYPE=\($0) is set: run with env -u OPENBLAS_CORETYPE)" } ?? ""),
+            "precision \(precision); bf16 path (AVX512_BF16): "
+                + (bf16_supported ? bf16_gemm_gflops_1thread.map { String(format: "available, %.0f GFLOP/s on one thread (1536^3)", $0) } ?? "available"
+                                  : "not available on this CPU, never taken"),
             String(format: "update (batch %d%@%@): median %.2f ms (min %.2f, CPU %.2f ms), PyTorch %.1f ms -> %.2fx",
                    batch_size, dueling ? ", dueling" : "", double_dqn ? ", double" : "", update_ms, update_ms_min,
                    update_cpu_ms, pytorch_update_ms, speedup_update_vs_pytorch),
@@ -149,10 +161,11 @@ struct AgentBenchResult: Codable {
 }
 
 enum AgentBenchmark {
-    static func run(threads: Int, lanes: Int, updates: Int, acts: Int, network: QNetworkConfig, doubleDQN: Bool) -> AgentBenchResult {
+    static func run(threads: Int, lanes: Int, updates: Int, acts: Int, network: QNetworkConfig, doubleDQN: Bool,
+                    precision: Precision = .fp32) -> AgentBenchResult {
         let batchSize = 32
         let learner = QLearner(network: network, optimizer: .nature2015, loss: .huber, batchSize: batchSize,
-                               doubleDQN: doubleDQN, gradientClipNorm: nil, lanes: lanes, seed: 1)
+                               doubleDQN: doubleDQN, gradientClipNorm: nil, lanes: lanes, precision: precision, seed: 1)
         // After building the learner (which makes OpenBLAS single-threaded): two lanes run as the
         // trainer runs them, OpenBLAS single-threaded; one lane measures OpenBLAS's own threads.
         BLAS.setThreads(learner.lanes == 2 ? 1 : threads)
@@ -194,7 +207,9 @@ enum AgentBenchmark {
             pytorch_source: "the issue's (measured on another machine; pass --pytorch for this one's)",
             pytorch_update_ms: 16.2, pytorch_act_us: 273,
             speedup_update_vs_pytorch: 16.2 / updateMs, speedup_act_vs_pytorch: 273 / actUs,
-            replay_bytes_per_transition: nil, replay_resident_bytes_1m: nil)
+            replay_bytes_per_transition: nil, replay_resident_bytes_1m: nil,
+            precision: precision.rawValue, bf16_supported: BLAS.bf16Supported,
+            bf16_gemm_gflops_1thread: BLAS.bf16Supported ? gemmRate(precision: .bf16) : nil)
     }
 
     /// Multiply-add FLOPs of one update, from the Nature layer shapes: forward passes on s' (target,
@@ -259,13 +274,15 @@ enum AgentBenchmark {
     /// Every pass of a one-lane update (OpenBLAS on one thread): FLOPs, milliseconds per update
     /// (the median round of `updates` profiled updates), GFLOP/s, and the fraction of this
     /// machine's one-thread sgemm rate measured in the same run.
-    static func passTable(network: QNetworkConfig, doubleDQN: Bool, updates: Int) -> String {
+    static func passTable(network: QNetworkConfig, doubleDQN: Bool, updates: Int, precision: Precision = .fp32) -> String {
         let batchSize = 32
         let learner = QLearner(network: network, optimizer: .adam(lr: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1.5e-4),
-                               loss: .huber, batchSize: batchSize, doubleDQN: doubleDQN, gradientClipNorm: 10, lanes: 1, seed: 1)
+                               loss: .huber, batchSize: batchSize, doubleDQN: doubleDQN, gradientClipNorm: 10, lanes: 1,
+                               precision: precision, seed: 1)
         BLAS.setThreads(1)
         let batch = syntheticBatch(for: learner, actions: network.actions)
-        let rate = sgemmRate()
+        // The rate of the GEMM the update uses (OpenBLAS's sgemm, or our bf16 kernel), on one thread.
+        let rate = gemmRate(precision: precision)
         for _ in 0..<3 { learner.update(batch) }
         // Rounds of profiled updates; each pass's median over rounds.
         var rounds: [[PassProfile.Entry]] = []
@@ -284,9 +301,9 @@ enum AgentBenchmark {
             plain.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         let names = rounds[0].map(\.name)
-        var lines = [String(format: "passes of one update (%@%@, batch %d, Adam, clip 10), one lane, OpenBLAS %@ on 1 thread; sgemm 1536^3 on 1 thread: %.1f GFLOP/s",
+        var lines = [String(format: "passes of one update (%@%@, batch %d, Adam, clip 10), one lane, %@ GEMMs (OpenBLAS %@) on 1 thread; %@ GEMM 1536^3 on 1 thread: %.1f GFLOP/s (\"of sgemm\" below is of this rate)",
                             network.dueling ? "dueling" : "plain", doubleDQN ? " + Double DQN" : "", batchSize,
-                            BLAS.coreName as NSString, rate)]
+                            precision.rawValue as NSString, BLAS.coreName as NSString, precision.rawValue as NSString, rate)]
         func column(_ text: String, _ width: Int, left: Bool = false) -> String {
             let fill = String(repeating: " ", count: max(0, width - text.count))
             return left ? text + fill : fill + text
@@ -324,8 +341,11 @@ enum AgentBenchmark {
         return batch
     }
 
-    /// Median GFLOP/s of a 1536^3 sgemm.
-    static func sgemmRate() -> Double {
+    /// Median GFLOP/s of a 1536^3 sgemm (OpenBLAS's current threads).
+    static func sgemmRate() -> Double { gemmRate(precision: .fp32) }
+
+    /// Median GFLOP/s of a 1536^3 GEMM in `precision` (bf16: our kernel, one thread).
+    static func gemmRate(precision: Precision) -> Double {
         let n = 1536
         let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
         var c = [Float](repeating: 0, count: n * n)
@@ -335,7 +355,7 @@ enum AgentBenchmark {
             for _ in 0..<6 {
                 let start = DispatchTime.now().uptimeNanoseconds
                 BLAS.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: pa, lda: n, b: pb, ldb: n,
-                          beta: 0, c: pc, ldc: n)
+                          beta: 0, c: pc, ldc: n, precision: precision)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
         } } }

@@ -2,6 +2,7 @@ import ArenaSupport
 import Foundation
 import Testing
 @testable import Agent
+import NeuralNet
 
 @Suite struct DQNConfigTests {
     static var agentsDirectory: URL {
@@ -177,5 +178,29 @@ import Testing
         #expect(!fast.sameConfiguration(as: try JSONValue(encoding: c)))
         let unknown = #expect(throws: ConfigurationError.self) { try AgentCatalog.factory(kind: "ppo", name: "x", configuration: .object([:])) }
         #expect(unknown?.description.contains("'ppo'") == true)
+    }
+}
+
+@Suite struct DQNPrecisionSettingTests {
+    @Test func precisionIsAKeyWithFP32AsDefaultAndUnknownValuesAreSentences() throws {
+        #expect(try DQNConfigTests.decode("{}").precision == .fp32)
+        #expect(try DQNConfigTests.decode(#"{"precision": "bf16"}"#).precision == .bf16)
+        let encoded = String(decoding: try JSONEncoder().encode(DQNConfig()), as: UTF8.self)
+        #expect(encoded.contains(#""precision":"fp32""#))
+        do {
+            _ = try DQNConfigTests.decode(#"{"precision": "fp16"}"#)
+            Issue.record("fp16 was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("'fp16'") && error.description.contains("fp32, bf16"), "\(error.description)")
+        }
+        // bf16 validates exactly when this CPU can run it; otherwise validate() names the value.
+        var config = DQNConfig()
+        config.precision = .bf16
+        if Precision.bf16.isSupported {
+            try config.validate()
+        } else {
+            #expect(throws: ConfigurationError.self) { try config.validate() }
+            #expect(config.problems().contains { $0.contains("'bf16'") && $0.contains("AVX512_BF16") })
+        }
     }
 }
