@@ -20,7 +20,7 @@ public struct AgentContext: Sendable {
 /// The threads a run gives its agent, chosen once when the run starts and recorded in
 /// config.json, so a resumed run keeps its numerics whatever machine it resumes on.
 public struct ComputeResources: Codable, Equatable, Sendable {
-    /// Threads the agent may learn on (at least 1). DQN runs its updates in `min(threads, 2)` lanes.
+    /// Threads the agent may learn on (at least 1). DQN runs its updates in `threads` lanes (at most the batch size).
     public var threads: Int
 
     public init(threads: Int) {

@@ -303,7 +303,8 @@ public final class DQNAgent: ActionValueAgent {
         return agent
     }
 
-    /// The DQN agent as the runner builds it (kind `dqn`): updates in `min(threads, 2)` lanes.
+    /// The DQN agent as the runner builds it (kind `dqn`): updates in `threads` lanes (at most
+    /// the batch size; see `QLearner.update`).
     public static func factory(name: String, config: DQNConfig) -> AgentFactory {
         // A DQNConfig always encodes; the fallback only keeps this total.
         let recorded = (try? JSONValue(encoding: config)) ?? .object([:])
@@ -311,7 +312,7 @@ public final class DQNAgent: ActionValueAgent {
             kind: "dqn", name: name, configuration: recorded,
             make: { context in
                 try DQNAgent(config: config, actionCount: context.actionCount, seed: context.seed, name: name,
-                             learnerLanes: min(context.compute.threads, 2))
+                             learnerLanes: min(context.compute.threads, config.batchSize))
             },
             loadPublished: { context, directory, epsilon in
                 let weights = directory.appendingPathComponent(weightsFileName)

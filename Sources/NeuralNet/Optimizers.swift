@@ -104,13 +104,16 @@ enum Optimizer {
     static func clip(_ g: UnsafeMutablePointer<Float>, count: Int, maxNorm: Float, halves worker: WorkerThread? = nil) -> Float {
         let norm: Float
         if let worker, count >= 32 {
-            // Each thread writes its own slot of a stack buffer.
-            norm = withUnsafeTemporaryAllocation(of: Double.self, capacity: 2) { partial in
+            // Each thread writes its own slot of a stack buffer; the slots are added in order.
+            let parts = worker.parts
+            norm = withUnsafeTemporaryAllocation(of: Double.self, capacity: parts) { partial in
                 worker.run { part in
-                    let r = half(part, of: count, align: 16)
+                    let r = piece(part, of: count, parts: parts, align: 16)
                     partial[part] = sumOfSquares(g + r.lowerBound, count: r.count)
                 }
-                return Float((partial[0] + partial[1]).squareRoot())
+                var sum = 0.0
+                for part in 0..<parts { sum += partial[part] }
+                return Float(sum.squareRoot())
             }
         } else {
             norm = globalNorm(g, count: count)

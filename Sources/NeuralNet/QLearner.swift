@@ -109,14 +109,15 @@ public final class QLearner {
     let targetPatch: FloatArena
     private var onlinePatchStale = true
     private var targetPatchStale = true
-    /// Element-wise work runs on two threads when OpenBLAS has more than one or the update has two
-    /// lanes (results identical to one thread, except the two-lane gradient norm, see `Optimizer.clip`).
-    let workerThread = WorkerThread()
-    private var worker: WorkerThread? { lanes == 2 || BLAS.threads > 1 ? workerThread : nil }
-    /// 1: an update runs as one piece (GEMMs threaded by OpenBLAS). 2: it runs as two halves of
-    /// the batch side by side (see `update`).
+    /// Element-wise work runs on `lanes` threads with two or more lanes, and on two when OpenBLAS
+    /// has more than one thread (results identical to one thread, except the gradient norm's
+    /// partial sums, see `Optimizer.clip`).
+    let workerThread: WorkerThread
+    private var worker: WorkerThread? { lanes >= 2 || BLAS.threads > 1 ? workerThread : nil }
+    /// 1: an update runs as one piece (GEMMs threaded by OpenBLAS). N >= 2: it runs as N pieces of
+    /// the batch side by side, one per thread (see `update`); at most the batch size.
     public let lanes: Int
-    /// Per-lane workspaces and the second lane's gradients (empty with one lane).
+    /// Per-lane workspaces and lanes 1..<N's gradients, one parameter buffer each (empty with one lane).
     let laneWorkspaces: [NetworkWorkspace]
     let laneGradients: FloatArena
     /// [N] weight * loss per sample, then [N] Q(s, a): summed in sample order after the lanes.
@@ -139,7 +140,7 @@ public final class QLearner {
          seed: UInt64) {
         precondition(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
         BLAS.useOneThread()
-        precondition(lanes == 1 || lanes == 2, "an update runs in 1 or 2 lanes, got \(lanes)")
+        precondition(lanes >= 1, "an update runs in at least 1 lane, got \(lanes)")
         precondition(optimizer.validationError == nil, optimizer.validationError ?? "")
         if let c = gradientClipNorm { precondition(c > 0, "gradient clip norm must be positive, got \(c)") }
         self.network = network
@@ -159,13 +160,14 @@ public final class QLearner {
         // Double DQN runs the online network over s and s' as one batch of 2N.
         train = NetworkWorkspace(network: net, capacity: doubleDQN ? 2 * batchSize : batchSize, withGradients: true)
         act = NetworkWorkspace(network: net, capacity: 1, withGradients: false)
-        let lanes = batchSize >= 2 ? lanes : 1
+        let lanes = min(lanes, batchSize)
         self.lanes = lanes
-        let laneCapacity = (batchSize + 1) / 2 * (doubleDQN ? 2 : 1)
+        workerThread = WorkerThread(parts: max(lanes, 2))
+        let laneCapacity = (batchSize + lanes - 1) / lanes * (doubleDQN ? 2 : 1)
         let net = self.net
-        laneWorkspaces = lanes == 2
-            ? (0..<2).map { _ in NetworkWorkspace(network: net, capacity: laneCapacity, withGradients: true) } : []
-        laneGradients = FloatArena(count: lanes == 2 ? net.parameterCount : 0)
+        laneWorkspaces = lanes >= 2
+            ? (0..<lanes).map { _ in NetworkWorkspace(network: net, capacity: laneCapacity, withGradients: true) } : []
+        laneGradients = FloatArena(count: lanes >= 2 ? (lanes - 1) * net.parameterCount : 0)
         sampleStats = FloatArena(count: 2 * batchSize)
         scratch = FloatArena(count: 2 * batchSize * network.actions)
         onlinePatch = FloatArena(count: net.patchWeightCount)
@@ -258,11 +260,12 @@ public final class QLearner {
     /// gradients are zeroed, back-propagated, optionally clipped, and one optimizer step is taken.
     /// Writes |Q(s, a) - y| into `batch.tdErrors`. Allocation-free.
     ///
-    /// With two lanes the batch is split in two halves that run side by side, each on one core
+    /// With N >= 2 lanes the batch is split in N pieces that run side by side, each on one thread
     /// with single-threaded GEMMs (OpenBLAS runs single-threaded, see `BLAS.useOneThread`):
-    /// forward, TD errors and backward of a half need nothing from the other half, so the two
-    /// cores meet only twice per update instead of at every GEMM. The halves' gradients are summed
-    /// in a fixed order, so the result is deterministic, but not bit-identical to one lane.
+    /// forward, TD errors and backward of a piece need nothing from the others, so the cores meet
+    /// only twice per update instead of at every GEMM. The pieces' gradients are summed in lane
+    /// order, so the result is deterministic for a given lane count, but not bit-identical across
+    /// lane counts.
     @discardableResult
     public func update(_ batch: TrainingBatch) -> UpdateStats { pass(batch, learn: true) }
 
@@ -314,14 +317,18 @@ public final class QLearner {
             if lanes == 1 {
                 runLane(samples: 0..<n, workspace: train, gradients: g, inputs: inputs, worker: worker)
             } else {
-                laneGradients.withBase { g1 in
+                let lanes = self.lanes
+                laneGradients.withBase { rest in
                     workerThread.run { part in
-                        runLane(samples: half(part, of: n), workspace: laneWorkspaces[part],
-                                gradients: part == 0 ? g : g1, inputs: inputs, worker: nil)
+                        runLane(samples: piece(part, of: n, parts: lanes), workspace: laneWorkspaces[part],
+                                gradients: part == 0 ? g : rest + (part - 1) * count, inputs: inputs, worker: nil)
                     }
-                    // The second half's gradients join the first's (element-wise: same result on any split).
+                    // Lanes 1, 2, ... join lane 0's gradients in that order (element-wise: the
+                    // same result on any split of the parameter range).
                     splitWork(worker, count: count, align: 16) { r in
-                        Vectorized.add(g1 + r.lowerBound, to: g + r.lowerBound, count: r.count)
+                        for lane in 1..<lanes {
+                            Vectorized.add(rest + (lane - 1) * count + r.lowerBound, to: g + r.lowerBound, count: r.count)
+                        }
                     }
                 }
             }
@@ -338,7 +345,7 @@ public final class QLearner {
             // Clip, step.
             if let maxNorm = gradientClipNorm {
                 timed(profile, "gradient norm and clipping", flops: 2 * Double(count)) {
-                    stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm, halves: lanes == 2 ? worker : nil)
+                    stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm, halves: lanes >= 2 ? worker : nil)
                 }
             }
             updateCount += 1

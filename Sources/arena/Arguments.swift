@@ -37,12 +37,12 @@ struct ProtocolOption: ParsableArguments {
 struct ThreadsOption: ParsableArguments {
     @Option(name: .customLong("threads"), help: ArgumentHelp(
         "Threads the agent learns on (default: all cores, or OPENBLAS_NUM_THREADS when set).",
-        discussion: "DQN runs its updates in min(N, 2) lanes. A run keeps the number it started with when resumed, so its numerics do not change."))
+        discussion: "DQN runs each update in N lanes (pieces of the batch side by side, at most the batch size). A run keeps the number it started with when resumed, so its numerics do not change."))
     var value: Int?
 
     func validate() throws {
-        if let value, value < 1 {
-            throw ValidationError("--threads must be at least 1, got \(value); give the number of threads the agent learns on (this machine has \(ProcessInfo.processInfo.activeProcessorCount) cores).")
+        if let value, !(1...256).contains(value) {
+            throw ValidationError("--threads must be between 1 and 256, got \(value); give the number of threads the agent learns on (this machine has \(ProcessInfo.processInfo.activeProcessorCount) cores).")
         }
     }
 

@@ -15,7 +15,7 @@ struct BenchAgentCommand: ParsableCommand {
     var json = false
     @Option(help: "OpenBLAS threads.")
     var threads = 2
-    @Option(help: "Update lanes: 2 runs the two halves of the batch side by side (the trainer's choice with 2+ threads), 1 threads each GEMM through OpenBLAS. Default: 2 with 2+ threads.")
+    @Option(help: "Update lanes: N >= 2 runs N pieces of the batch side by side, one per thread (the trainer's choice: as many as its threads), 1 threads each GEMM through OpenBLAS. Default: --threads.")
     var lanes: Int?
     @Option(help: "Timed updates (the median is reported).")
     var updates = 60
@@ -41,7 +41,7 @@ struct BenchAgentCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64, got \(threads).") }
-        if let lanes, lanes != 1 && lanes != 2 { throw ValidationError("--lanes must be 1 or 2, got \(lanes).") }
+        if let lanes, !(1...32).contains(lanes) { throw ValidationError("--lanes must be between 1 and 32 (the batch size), got \(lanes).") }
         guard updates >= 1, acts >= 1 else { throw ValidationError("--updates and --acts must be at least 1.") }
         guard (1...256).contains(actions) else { throw ValidationError("--actions must be between 1 and 256, got \(actions).") }
         if let reason = precision.unsupportedReason { throw ValidationError("--precision: " + reason) }
@@ -56,7 +56,7 @@ struct BenchAgentCommand: ParsableCommand {
             }
             return reference
         }
-        var result = AgentBenchmark.run(threads: threads, lanes: lanes ?? (threads >= 2 ? 2 : 1), updates: updates, acts: acts,
+        var result = AgentBenchmark.run(threads: threads, lanes: lanes ?? threads, updates: updates, acts: acts,
                                         network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double,
                                         precision: precision)
         if let reference {
@@ -168,7 +168,7 @@ enum AgentBenchmark {
                                doubleDQN: doubleDQN, gradientClipNorm: nil, lanes: lanes, precision: precision, seed: 1)
         // After building the learner (which makes OpenBLAS single-threaded): two lanes run as the
         // trainer runs them, OpenBLAS single-threaded; one lane measures OpenBLAS's own threads.
-        BLAS.setThreads(learner.lanes == 2 ? 1 : threads)
+        BLAS.setThreads(learner.lanes >= 2 ? 1 : threads)
         let batch = syntheticBatch(for: learner, actions: network.actions)
         for _ in 0..<5 { learner.update(batch) }
         var updateTimes: [Double] = [], updateCPU: [Double] = []

@@ -134,16 +134,19 @@ import Testing
         }
     }
 
-    /// Two lanes split the batch in halves (3 + 2 here) whose gradients are summed: the same update
-    /// as one piece up to float rounding, and bit-identical between two learners with two lanes.
-    @Test func twoLanesMatchOneLaneAndStayDeterministic() {
+    /// N lanes split the batch in pieces (3 + 2 with two lanes, 1 + 2 + 2 with three, one sample
+    /// each with five, more lanes than this machine has cores) whose gradients are summed: the same
+    /// update as one piece up to float rounding, and bit-identical between two learners with the
+    /// same lane count. Seven lanes on a batch of 5 run as 5.
+    @Test(arguments: [2, 3, 5, 7])
+    func lanesMatchOneLaneAndStayDeterministic(lanes: Int) {
         for (dueling, double, clip) in [(false, false, Float?.none), (true, true, Float?.some(0.5))] {
             let one = Self.smallLearner(dueling: dueling, double: double, optimizer: .adam(lr: 1e-3), batch: 5, clip: clip, seed: 8)
             let two = Self.smallLearner(dueling: dueling, double: double, optimizer: .adam(lr: 1e-3), batch: 5, clip: clip,
-                                        lanes: 2, seed: 8)
+                                        lanes: lanes, seed: 8)
             let twin = Self.smallLearner(dueling: dueling, double: double, optimizer: .adam(lr: 1e-3), batch: 5, clip: clip,
-                                         lanes: 2, seed: 8)
-            #expect(one.lanes == 1 && two.lanes == 2)
+                                         lanes: lanes, seed: 8)
+            #expect(one.lanes == 1 && two.lanes == min(lanes, 5))
             let batch = one.makeBatch()
             Self.fill(batch, actions: 3, seed: 300)
             let s1 = one.update(batch); let td1 = batch.tdErrors

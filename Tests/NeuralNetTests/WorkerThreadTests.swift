@@ -20,6 +20,31 @@ import Testing
         #expect(hits.allSatisfy { $0 == 50 })
     }
 
+    @Test func piecesCoverTheRangeOnceForAnyPartCount() {
+        for count in [0, 1, 2, 5, 17, 32, 1_000_003] {
+            for parts in [2, 3, 4, 7] {
+                for align in [1, 16] {
+                    let pieces = (0..<parts).map { piece($0, of: count, parts: parts, align: align) }
+                    #expect(pieces.first?.lowerBound == 0 && pieces.last?.upperBound == count)
+                    for i in 1..<parts {
+                        #expect(pieces[i - 1].upperBound == pieces[i].lowerBound)
+                        #expect(pieces[i].lowerBound % align == 0 || pieces[i].lowerBound == count)
+                    }
+                    if align == 1 { #expect(pieces.allSatisfy { $0.count <= (count + parts - 1) / parts }) }
+                }
+                // Two parts are the halves.
+                #expect(piece(0, of: count, parts: 2, align: 16) == half(0, of: count, align: 16))
+            }
+        }
+        let pool = WorkerThread(parts: 4)
+        var hits = [Int](repeating: 0, count: 1001)
+        hits.withUnsafeMutableBufferPointer { h in
+            let base = h.baseAddress!
+            for _ in 0..<50 { splitWork(pool, count: 1001) { r in for i in r { base[i] += 1 } } }
+        }
+        #expect(hits.allSatisfy { $0 == 50 })
+    }
+
     @Test(arguments: [false, true])
     func forwardAndBackwardAreBitIdenticalWithTheWorker(dueling: Bool) {
         let net = QNetwork(config: QNetworkConfig(actions: 3, dueling: dueling), shape: smallShape)
