@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every learning run behind the README's results and agents/README.md's recipe table, one after
 # another through `arena sweep` (one `arena train` process per game and seed):
-#   1. the Adam-epsilon A/B on Pong (issue "learning", point 1): agents/candidates/*.json against
-#      agents/dqn-cpu-fast.json, 500k agent steps (2M frames) per seed, seeds 1-2;
-#   2. the runs of the earlier sessions: Pong with dqn-cpu-fast at 4M frames (seeds 1-2), then
+#   1. the Adam-epsilon A/B on Pong (issue "learning", point 1): agents/candidates/cpu-fast-adam-eps1e-8.json
+#      against agents/dqn-cpu-fast.json, 500k agent steps (2M frames) per seed, seeds 1-2;
+#   2. the same candidate with bf16 GEMMs (precision bf16, issue "speed"): fp32 against bf16 at the
+#      same budget and seeds, skipped with a note on a CPU without AVX512_BF16;
+#   3. the runs of the earlier sessions: Pong with dqn-cpu-fast at 4M frames (seeds 1-2), then
 #      Breakout at 10M frames (seed 1).
 #
 #   scripts/learning-runs.sh [OUT]      (default: results)
@@ -16,6 +18,8 @@
 # ARENA names another arena binary (a copy, so rebuilding the work tree does not touch the runs).
 # To stop everything with checkpoints: `kill -TERM <this script's pid>`; it passes the signal to
 # the running sweep, which lets its run checkpoint, and then stops without starting the next one.
+# Edit this file only while it is not running (bash reads a running script as it goes), or
+# replace it with a new file (mv), which the running copy does not see.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-results}"
@@ -31,8 +35,11 @@ stop() {
 trap stop TERM INT
 sweep() { "$arena" sweep "$@" & child=$!; wait "$child"; child=""; }
 
-for candidate in agents/candidates/cpu-fast-adam-eps1e-8.json; do
-  sweep --games pong --seeds 2 --agent "$candidate" --frames 2000000 --out "$out"
-done
+sweep --games pong --seeds 2 --agent agents/candidates/cpu-fast-adam-eps1e-8.json --frames 2000000 --out "$out"
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+  sweep --games pong --seeds 2 --agent agents/candidates/cpu-fast-adam-eps1e-8-bf16.json --frames 2000000 --out "$out"
+else
+  echo "learning-runs: this CPU has no AVX512_BF16; the bf16 candidate runs are skipped" >&2
+fi
 sweep --games pong --seeds 2 --agent agents/dqn-cpu-fast.json --frames 4000000 --out "$out"
 sweep --games breakout --seeds 1 --agent agents/dqn-cpu-fast.json --frames 10000000 --out "$out"
