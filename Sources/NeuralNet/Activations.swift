@@ -31,6 +31,16 @@ enum Activations {
         for r in 0..<rows { Vectorized.add(x + r * columns, to: sums, count: columns) }
     }
 
+    /// sums[c] = column sums of x [rows, columns] in row order (what zeroing and then
+    /// `addColumnSums` give, without the zeroing); with `accumulate`, `addColumnSums`.
+    static func columnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>,
+                           accumulate: Bool) {
+        guard !accumulate else { addColumnSums(x, rows: rows, columns: columns, to: sums); return }
+        guard rows >= 1 else { sums.update(repeating: 0, count: columns); return }
+        sums.update(from: x, count: columns)
+        for r in 1..<rows { Vectorized.add(x + r * columns, to: sums, count: columns) }
+    }
+
     /// [N, P, C] -> [N, C*P] (per-sample transpose).
     static func nhwcToFlat(_ src: UnsafePointer<Float>, channels: Int, batch: Int, pixels: Int,
                            into dst: UnsafeMutablePointer<Float>) {

@@ -20,7 +20,8 @@
 //   conv1 4x84x84  -> 20x20x32  K 8 S 4  R 256  col [12800, 256]
 //   conv2 20x20x32 -> 9x9x64    K 4 S 2  R 512  col [2592, 512]
 //   conv3 9x9x64   -> 7x7x64    K 3 S 1  R 576  col [1568, 576]
-// Backward: parameter gradients ACCUMULATE into the gradient buffer (zeroing is its own step);
+// Backward: parameter gradients ACCUMULATE into the gradient buffer, or are written (the learner:
+// no zeroing pass);
 // the input gradient is WRITTEN (it is a workspace, not a parameter).
 
 /// A convolution layer: shapes plus the offset of its weight and bias in the flat parameter buffer.
@@ -78,12 +79,17 @@ public struct Conv2D: Sendable, Equatable {
         }
     }
 
-    /// grad W[o][c][ky][kx] += dWk[o][(ky*K + kx)*C + c].
-    func accumulatePermutedGradient(_ dwk: UnsafePointer<Float>, into gradients: UnsafeMutablePointer<Float>) {
+    /// grad W[o][c][ky][kx] += dWk[o][(ky*K + kx)*C + c] (or =, without `accumulate`).
+    func accumulatePermutedGradient(_ dwk: UnsafePointer<Float>, into gradients: UnsafeMutablePointer<Float>,
+                                    accumulate: Bool = true) {
         let g = gradients + weightOffset, kk = kernel * kernel
         for o in 0..<outChannels {
             for c in 0..<inChannels {
-                for k in 0..<kk { g[o * patchRows + c * kk + k] += dwk[o * patchRows + k * inChannels + c] }
+                if accumulate {
+                    for k in 0..<kk { g[o * patchRows + c * kk + k] += dwk[o * patchRows + k * inChannels + c] }
+                } else {
+                    for k in 0..<kk { g[o * patchRows + c * kk + k] = dwk[o * patchRows + k * inChannels + c] }
+                }
             }
         }
     }
@@ -161,15 +167,16 @@ public struct Conv2D: Sendable, Equatable {
         Activations.addBias(bias, rows: rows, columns: outChannels, to: output, relu: relu)
     }
 
-    /// dWk [O, R] = inputScale * dOut^T * col + beta * dWk; grad b += column sums of dOut.
+    /// dWk [O, R] = inputScale * dOut^T * col + beta * dWk; grad b += column sums of dOut (=,
+    /// without `accumulateBias`).
     func backwardParameters(col: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, batch: Int,
                             dWeights: UnsafeMutablePointer<Float>, beta: Float, dBias: UnsafeMutablePointer<Float>,
-                            inputScale: Float = 1, precision: Precision = .fp32) {
+                            accumulateBias: Bool = true, inputScale: Float = 1, precision: Precision = .fp32) {
         let rows = batch * outPixels
         BLAS.gemm(transA: true, transB: false, m: outChannels, n: patchRows, k: rows,
                   alpha: inputScale, a: dOutput, lda: outChannels, b: col, ldb: patchRows,
                   beta: beta, c: dWeights, ldc: patchRows, precision: precision)
-        Activations.addColumnSums(dOutput, rows: rows, columns: outChannels, to: dBias)
+        Activations.columnSums(dOutput, rows: rows, columns: outChannels, into: dBias, accumulate: accumulateBias)
     }
 
     /// dInput [N, H, W, C] (NHWC, written) from dOutput [N*P, O], through dCol = dOut * Wk

@@ -7,7 +7,8 @@
 //   backward: dW [O, I] += dy^T * x,  db [O] += column sums of dy,  dx [N, I] = dy * W
 // Nature DQN shapes: fc1 3136 -> 512, fc2 512 -> A (dueling: fc1_value and fc1_advantage
 // 3136 -> 512, value 512 -> 1, advantage 512 -> A).
-// Parameter gradients ACCUMULATE; the input gradient is written (or added, with `accumulate`).
+// Parameter gradients ACCUMULATE (or are written, with `accumulate: false`); the input gradient is
+// written (or added, with `accumulate`).
 
 /// A fully connected layer: shapes plus the offset of its weight and bias in the flat buffers.
 public struct Linear: Sendable, Equatable {
@@ -41,11 +42,11 @@ public struct Linear: Sendable, Equatable {
     }
 
     func backwardParameters(input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, batch: Int,
-                            gradients: UnsafeMutablePointer<Float>, precision: Precision = .fp32) {
+                            gradients: UnsafeMutablePointer<Float>, accumulate: Bool = true, precision: Precision = .fp32) {
         BLAS.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: batch,
                   alpha: 1, a: dOutput, lda: outFeatures, b: input, ldb: inFeatures,
-                  beta: 1, c: gradients + weightOffset, ldc: inFeatures, precision: precision)
-        Activations.addColumnSums(dOutput, rows: batch, columns: outFeatures, to: gradients + biasOffset)
+                  beta: accumulate ? 1 : 0, c: gradients + weightOffset, ldc: inFeatures, precision: precision)
+        Activations.columnSums(dOutput, rows: batch, columns: outFeatures, into: gradients + biasOffset, accumulate: accumulate)
     }
 
     func backwardInput(dOutput: UnsafePointer<Float>, batch: Int, parameters: UnsafePointer<Float>,

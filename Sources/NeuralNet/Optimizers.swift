@@ -3,6 +3,8 @@
 // Legend: P parameters; p, g, m1, m2 are the flat parameter, gradient and moment buffers, all [P]
 // with the same layout. An optimizer step is one loop over P.
 
+import CKernels
+
 /// The TD loss on delta = Q(s, a) - y, with PyTorch's definitions.
 public enum LossKind: String, Codable, Sendable, CaseIterable {
     /// Huber with delta 1 (PyTorch `huber_loss`/`smooth_l1_loss`): 0.5 d^2 for |d| <= 1, |d| - 0.5
@@ -59,70 +61,88 @@ public enum OptimizerConfig: Codable, Equatable, Sendable {
 }
 
 enum Optimizer {
-    /// One step over `count` parameters. `step` counts from 1 (Adam's bias correction).
+    /// One step over `count` parameters. `step` counts from 1 (Adam's bias correction). With a
+    /// `gradientScale` other than 1 the gradients are scaled first, in the same pass, and the
+    /// scaled values are stored back (clipping folded into the step). One pass over the buffers,
+    /// vectorized for the CPU at hand (CKernels/optimizer.c; the same bits on every path).
     static func step(_ config: OptimizerConfig, step: Int, parameters p: UnsafeMutablePointer<Float>,
-                     gradients g: UnsafePointer<Float>, moment1 m1: UnsafeMutablePointer<Float>,
-                     moment2 m2: UnsafeMutablePointer<Float>, count: Int) {
+                     gradients g: UnsafeMutablePointer<Float>, moment1 m1: UnsafeMutablePointer<Float>,
+                     moment2 m2: UnsafeMutablePointer<Float>, count: Int, gradientScale: Float = 1) {
         switch config {
         case let .rmspropCentered(lr, decay, epsilon):
-            Vectorized.rmspropCentered(lr: lr, decay: decay, epsilon: epsilon, p: p, g: g, m1: m1, m2: m2, count: count)
+            arena_rmsprop_centered_step(p, g, m1, m2, count, gradientScale, lr, decay, epsilon)
         case let .adam(lr, beta1, beta2, epsilon):
             let t = Float(step)
             let bias1 = 1 - pow(beta1, t)
             let bias2Sqrt = (1 - pow(beta2, t)).squareRoot()
-            Vectorized.adam(stepSize: lr / bias1, beta1: beta1, beta2: beta2, bias2Sqrt: bias2Sqrt, epsilon: epsilon,
-                            p: p, g: g, m1: m1, m2: m2, count: count)
+            arena_adam_step(p, g, m1, m2, count, gradientScale, lr / bias1, beta1, beta2, bias2Sqrt, epsilon)
         }
     }
+
+    /// Which vector path the optimizer's passes take on this CPU ("avx512f", "avx2" or "plain").
+    static var vectorPath: String { String(cString: arena_optimizer_path()) }
 
     /// Global L2 norm of the gradients (accumulated in Double, in a fixed order).
     static func globalNorm(_ g: UnsafePointer<Float>, count: Int) -> Float {
         Float(sumOfSquares(g, count: count).squareRoot())
     }
 
-    /// Sum of g[i]^2 in Double, four running sums then the tail, in a fixed order.
+    /// Sum of g[i]^2 in Double, four running sums (element i into sum i mod 4) then the tail, in
+    /// a fixed order.
     static func sumOfSquares(_ g: UnsafePointer<Float>, count: Int) -> Double {
-        var lanes = (0.0, 0.0, 0.0, 0.0)
-        var i = 0
-        while i + 4 <= count {
-            lanes.0 += Double(g[i] * g[i]); lanes.1 += Double(g[i + 1] * g[i + 1])
-            lanes.2 += Double(g[i + 2] * g[i + 2]); lanes.3 += Double(g[i + 3] * g[i + 3])
-            i += 4
-        }
-        var sum = lanes.0 + lanes.1 + lanes.2 + lanes.3
-        while i < count { sum += Double(g[i] * g[i]); i += 1 }
-        return sum
+        // safe because: with no extra lanes the kernel only reads g.
+        arena_sum_lanes_and_squares(UnsafeMutablePointer(mutating: g), nil, 0, 0, count, 1)
+    }
+
+    /// g += the `extraLanes` buffers that follow `rest` at `stride` floats apart, in order;
+    /// returns the sum of squares of the result when `squares` (see `sumOfSquares`), else 0.
+    static func sumLanes(_ g: UnsafeMutablePointer<Float>, rest: UnsafePointer<Float>?, stride: Int, extraLanes: Int,
+                         count: Int, squares: Bool) -> Double {
+        arena_sum_lanes_and_squares(g, rest, stride, Int32(extraLanes), count, squares ? 1 : 0)
+    }
+
+    /// PyTorch's clip_grad_norm_ scale: maxNorm / (norm + 1e-6) when that is below 1, else 1.
+    static func clipScale(norm: Float, maxNorm: Float) -> Float {
+        let scale = maxNorm / (norm + 1e-6)
+        return scale < 1 ? scale : 1
     }
 
     /// PyTorch's clip_grad_norm_: if the norm exceeds `maxNorm`, scale by maxNorm / (norm + 1e-6).
     /// Returns the norm before clipping.
     ///
-    /// With `halves`, the two halves of the buffer (boundary a multiple of 16) are summed on the
-    /// caller and the worker and then added: a different rounding than one pass, so only callers
-    /// that always split (two-lane learners) use it.
+    /// With `halves`, the pieces of the buffer (boundaries multiples of 16, one per part of the
+    /// worker) are summed on the worker's threads and then added in order: a different rounding
+    /// than one pass, so only callers that always split (learners with two or more lanes) use it.
     @discardableResult
     static func clip(_ g: UnsafeMutablePointer<Float>, count: Int, maxNorm: Float, halves worker: WorkerThread? = nil) -> Float {
-        let norm: Float
-        if let worker, count >= 32 {
-            // Each thread writes its own slot of a stack buffer; the slots are added in order.
-            let parts = worker.parts
-            norm = withUnsafeTemporaryAllocation(of: Double.self, capacity: parts) { partial in
-                worker.run { part in
-                    let r = piece(part, of: count, parts: parts, align: 16)
-                    partial[part] = sumOfSquares(g + r.lowerBound, count: r.count)
-                }
-                var sum = 0.0
-                for part in 0..<parts { sum += partial[part] }
-                return Float(sum.squareRoot())
-            }
-        } else {
-            norm = globalNorm(g, count: count)
-        }
-        let scale = maxNorm / (norm + 1e-6)
+        let norm = Float(splitSumOfSquares(g, rest: nil, extraLanes: 0, count: count, worker: worker).squareRoot())
+        let scale = clipScale(norm: norm, maxNorm: maxNorm)
         if scale < 1 {
             splitWork(worker, count: count, align: 16) { r in for i in r { g[i] *= scale } }
         }
         return norm
+    }
+
+    /// `sumLanes` with squares over the worker's pieces (boundaries multiples of 16), the pieces'
+    /// sums added in order; in one piece without a worker (or for fewer than 32 values). Lane l's
+    /// buffer is at rest + l * count.
+    static func splitSumOfSquares(_ g: UnsafeMutablePointer<Float>, rest: UnsafePointer<Float>?, extraLanes: Int,
+                                  count: Int, worker: WorkerThread?) -> Double {
+        guard let worker, count >= 32 else {
+            return sumLanes(g, rest: rest, stride: count, extraLanes: extraLanes, count: count, squares: true)
+        }
+        // Each thread writes its own slot of a stack buffer; the slots are added in order.
+        let parts = worker.parts
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: parts) { partial in
+            worker.run { part in
+                let r = piece(part, of: count, parts: parts, align: 16)
+                partial[part] = sumLanes(g + r.lowerBound, rest: rest.map { $0 + r.lowerBound }, stride: count,
+                                         extraLanes: extraLanes, count: r.count, squares: true)
+            }
+            var sum = 0.0
+            for part in 0..<parts { sum += partial[part] }
+            return sum
+        }
     }
 }
 

@@ -296,6 +296,7 @@ public final class QLearner {
         batch.checkShapes()
         let n = batchSize
         var stats = UpdateStats(loss: 0, qMean: 0, gradientNorm: nil)
+        var sumOfSquares = 0.0
         let worker = self.worker
         let count = net.parameterCount
         withOnline { p, pw in
@@ -314,8 +315,15 @@ public final class QLearner {
                                     observations: obs.base, nextObservations: next.base, actions: actions.base,
                                     rewards: rewards.base, discounts: discounts.base, weights: weights.base,
                                     tdErrors: td.baseAddress!, scratch: s, perSample: perSample)
+            // The sum of squares of the gradients, when clipping needs it.
+            let squares = learn && gradientClipNorm != nil
             if lanes == 1 {
                 runLane(samples: 0..<n, workspace: train, gradients: g, inputs: inputs, worker: worker)
+                if squares {
+                    timed(profile, "gradient norm", flops: 2 * Double(count)) {
+                        sumOfSquares = Optimizer.sumOfSquares(g, count: count)
+                    }
+                }
             } else {
                 let lanes = self.lanes
                 laneGradients.withBase { rest in
@@ -324,10 +332,15 @@ public final class QLearner {
                                 gradients: part == 0 ? g : rest + (part - 1) * count, inputs: inputs, worker: nil)
                     }
                     // Lanes 1, 2, ... join lane 0's gradients in that order (element-wise: the
-                    // same result on any split of the parameter range).
-                    splitWork(worker, count: count, align: 16) { r in
-                        for lane in 1..<lanes {
-                            Vectorized.add(rest + (lane - 1) * count + r.lowerBound, to: g + r.lowerBound, count: r.count)
+                    // same result on any split of the parameter range), in the same pass as the
+                    // pieces' sums of squares (added in piece order: deterministic per lane count).
+                    if squares {
+                        sumOfSquares = Optimizer.splitSumOfSquares(g, rest: rest, extraLanes: lanes - 1, count: count,
+                                                                   worker: worker)
+                    } else {
+                        splitWork(worker, count: count, align: 16) { r in
+                            _ = Optimizer.sumLanes(g + r.lowerBound, rest: rest + r.lowerBound, stride: count,
+                                                   extraLanes: lanes - 1, count: r.count, squares: false)
                         }
                     }
                 }
@@ -342,20 +355,21 @@ public final class QLearner {
                 stats.gradientNorm = Optimizer.globalNorm(g, count: count)
                 return
             }
-            // Clip, step.
+            // Clip (PyTorch's clip_grad_norm_, its scale folded into the step's pass), step.
+            var scale: Float = 1
             if let maxNorm = gradientClipNorm {
-                timed(profile, "gradient norm and clipping", flops: 2 * Double(count)) {
-                    stats.gradientNorm = Optimizer.clip(g, count: count, maxNorm: maxNorm, halves: lanes >= 2 ? worker : nil)
-                }
+                let norm = Float(sumOfSquares.squareRoot())
+                stats.gradientNorm = norm
+                scale = Optimizer.clipScale(norm: norm, maxNorm: maxNorm)
             }
             updateCount += 1
-            timed(profile, "optimizer step") {
+            timed(profile, "optimizer step (with clipping)") {
                 moment1.withBase { m1 in
                     moment2.withBase { m2 in
                         splitWork(worker, count: count, align: 16) { r in
                             let o = r.lowerBound
                             Optimizer.step(optimizer, step: updateCount, parameters: p + o, gradients: g + o,
-                                           moment1: m1 + o, moment2: m2 + o, count: r.count)
+                                           moment1: m1 + o, moment2: m2 + o, count: r.count, gradientScale: scale)
                         }
                     }
                 }
@@ -401,7 +415,7 @@ public final class QLearner {
     }
 
     /// Forward, TD errors and backward for `samples` of the batch, with `workspace` (rows local to
-    /// the lane); parameter gradients are zeroed and then written into `g`.
+    /// the lane); every parameter gradient is written into `g`.
     private func runLane(samples: Range<Int>, workspace w: NetworkWorkspace, gradients g: UnsafeMutablePointer<Float>,
                          inputs x: LaneInputs, worker: WorkerThread?) {
         let n = batchSize, a = network.actions, m = samples.count, lo = samples.lowerBound
@@ -439,13 +453,9 @@ public final class QLearner {
                 x.tdErrors[i] = abs(delta)
             }
             }
-            // 4. Backward into zeroed gradients.
-            let count = net.parameterCount
-            timed(profile, "zero gradients") {
-                splitWork(worker, count: count, align: 16) { r in (g + r.lowerBound).update(repeating: 0, count: r.count) }
-            }
+            // 4. Backward, writing every parameter's gradient (no zeroing pass).
             net.backward(parameters: x.parameters, patchWeights: x.patchWeights, gradients: g, observations: obs, batch: m,
-                         workspace: w, base: ws, worker: worker, profile: profile, precision: precision)
+                         workspace: w, base: ws, worker: worker, profile: profile, precision: precision, accumulate: false)
         }
     }
 

@@ -284,18 +284,21 @@ extension QNetwork {
 
     /// Backward pass from dq (at `ws + workspace.dq`, [N, A]) after `forward` on the same
     /// observations:
-    /// ACCUMULATES parameter gradients into `g`. conv1's input gradient is never computed.
+    /// ACCUMULATES parameter gradients into `g`, or with `accumulate: false` writes every one of
+    /// them (the same values as zeroing `g` first). conv1's input gradient is never computed.
     func backward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
                   gradients g: UnsafeMutablePointer<Float>, observations: UnsafePointer<UInt8>, batch: Int,
                   workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil,
-                  profile: PassProfile? = nil, precision: Precision = .fp32) {
+                  profile: PassProfile? = nil, precision: Precision = .fp32, accumulate: Bool = true) {
         precondition(w.dq >= 0, "backward needs a workspace built with gradients")
+        // (linearBack's own `accumulate` is about the input gradient.)
+        let accumulateParameters = accumulate
         let hiddenCount = batch * shape.hidden
         func linearBack(_ k: Int, input: Int, dOutput: Int, dInput: Int, accumulate: Bool) {
             let flops = linears[k].gemmFlops(batch: batch)
             timed(profile, "\(linearNames[k]) weight gradient", flops: flops) {
                 linears[k].backwardParameters(input: ws + input, dOutput: ws + dOutput, batch: batch, gradients: g,
-                                              precision: precision)
+                                              accumulate: accumulateParameters, precision: precision)
             }
             timed(profile, "\(linearNames[k]) input gradient", flops: flops) {
                 linears[k].backwardInput(dOutput: ws + dOutput, batch: batch, parameters: p, dInput: ws + dInput, accumulate: accumulate,
@@ -342,7 +345,8 @@ extension QNetwork {
                     }
                     timed(profile, "conv1 weight gradient", flops: conv.gemmFlops(batch: m)) {
                         conv.backwardParameters(col: ws + w.col[0], dOutput: ws + w.dAct[0] + start * conv.outPixels * conv.outChannels,
-                                                batch: m, dWeights: g + conv.weightOffset, beta: 1, dBias: g + conv.biasOffset,
+                                                batch: m, dWeights: g + conv.weightOffset, beta: accumulate || start > 0 ? 1 : 0,
+                                                dBias: g + conv.biasOffset, accumulateBias: accumulate || start > 0,
                                                 inputScale: 1 / 255, precision: precision)
                     }
                     start += m
@@ -351,10 +355,10 @@ extension QNetwork {
                 timed(profile, "conv\(i + 1) weight gradient", flops: conv.gemmFlops(batch: batch)) {
                     conv.backwardParameters(col: ws + w.col[i], dOutput: ws + w.dAct[i], batch: batch,
                                             dWeights: ws + w.dPatchWeights, beta: 0, dBias: g + conv.biasOffset,
-                                            precision: precision)
+                                            accumulateBias: accumulate, precision: precision)
                 }
                 timed(profile, "conv\(i + 1) weight gradient to OIHW (copy)") {
-                    conv.accumulatePermutedGradient(ws + w.dPatchWeights, into: g)
+                    conv.accumulatePermutedGradient(ws + w.dPatchWeights, into: g, accumulate: accumulate)
                 }
                 // The patch matrix is consumed: reuse it as dCol.
                 timed(profile, "conv\(i + 1) input gradient (GEMM + col2im)", flops: conv.gemmFlops(batch: batch)) {

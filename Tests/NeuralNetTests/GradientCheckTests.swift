@@ -178,6 +178,20 @@ import Testing
                 net.backward(parameters: p.base, patchWeights: pw.baseAddress!, gradients: g.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
             }
         } } } } }
+        // Writing the gradients (the learner's way, no zeroing pass) gives what accumulating into
+        // zeros gives, whatever the buffer held before.
+        var written = [Float](repeating: .nan, count: net.parameterCount)
+        p0.withUnsafeBufferPointer { p in obs.withUnsafeBufferPointer { o in c.withUnsafeBufferPointer { c in
+        written.withUnsafeMutableBufferPointer { g in patch.withUnsafeMutableBufferPointer { pw in
+            ws.arena.withBase { base in
+                net.preparePatchWeights(parameters: p.base, into: pw.baseAddress!)
+                net.forward(parameters: p.base, patchWeights: pw.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
+                (base + ws.dq).update(from: c.base, count: batch * 3)
+                net.backward(parameters: p.base, patchWeights: pw.baseAddress!, gradients: g.baseAddress!, observations: o.base,
+                             batch: batch, workspace: ws, base: base, accumulate: false)
+            }
+        } } } } }
+        #expect(written == grads, "backward(accumulate: false) left a gradient unwritten or wrote another value")
 
         var checked = 0, skipped = 0
         var perTensorChecked: [String: Int] = [:]

@@ -1,4 +1,5 @@
 import Testing
+import CKernels
 @testable import NeuralNet
 
 /// The optimizers against independent Double-precision implementations of their formulas.
@@ -12,7 +13,7 @@ import Testing
             let g = randomFloats(count, scale: 0.5, seed: UInt64(100 + s))
             p.withUnsafeMutableBufferPointer { p in g.withUnsafeBufferPointer { g in
             m1.withUnsafeMutableBufferPointer { m1 in m2.withUnsafeMutableBufferPointer { m2 in
-                Optimizer.step(config, step: s, parameters: p.baseAddress!, gradients: g.base,
+                Optimizer.step(config, step: s, parameters: p.baseAddress!, gradients: UnsafeMutablePointer(mutating: g.base),
                                moment1: m1.baseAddress!, moment2: m2.baseAddress!, count: count)
             } } } }
             for i in 0..<count {
@@ -50,7 +51,7 @@ import Testing
         let g: [Float] = [2]
         p.withUnsafeMutableBufferPointer { p in g.withUnsafeBufferPointer { g in
         m1.withUnsafeMutableBufferPointer { m1 in m2.withUnsafeMutableBufferPointer { m2 in
-            Optimizer.step(.nature2015, step: 1, parameters: p.baseAddress!, gradients: g.base,
+            Optimizer.step(.nature2015, step: 1, parameters: p.baseAddress!, gradients: UnsafeMutablePointer(mutating: g.base),
                            moment1: m1.baseAddress!, moment2: m2.baseAddress!, count: 1)
         } } } }
         #expect(abs(p[0] - (1 - 2.5e-4 * 2 / Float(0.2).squareRoot())) < 1e-7)
@@ -60,7 +61,7 @@ import Testing
         let h: [Float] = [3, -0.5]
         q.withUnsafeMutableBufferPointer { q in h.withUnsafeBufferPointer { h in
         a1.withUnsafeMutableBufferPointer { a1 in a2.withUnsafeMutableBufferPointer { a2 in
-            Optimizer.step(.adam(lr: 0.01), step: 1, parameters: q.baseAddress!, gradients: h.base,
+            Optimizer.step(.adam(lr: 0.01), step: 1, parameters: q.baseAddress!, gradients: UnsafeMutablePointer(mutating: h.base),
                            moment1: a1.baseAddress!, moment2: a2.baseAddress!, count: 2)
         } } } }
         #expect(abs(q[0] - 0.99) < 1e-6 && abs(q[1] - 1.01) < 1e-6)
@@ -74,6 +75,88 @@ import Testing
         var small: [Float] = [0.3, 0.4]
         _ = small.withUnsafeMutableBufferPointer { Optimizer.clip($0.baseAddress!, count: 2, maxNorm: 1) }
         #expect(small == [0.3, 0.4])
+    }
+
+    /// The scalar formulas the vector paths must match bit for bit (the loops the project had
+    /// before CKernels/optimizer.c; Swift does not fuse multiply-adds).
+    static func scalarStep(_ config: OptimizerConfig, step: Int, p: inout [Float], g: inout [Float], m1: inout [Float],
+                           m2: inout [Float], scale: Float) {
+        for i in p.indices {
+            if scale != 1 { g[i] *= scale }
+            let gi = g[i]
+            switch config {
+            case let .rmspropCentered(lr, decay, epsilon):
+                let avg = decay * m1[i] + (1 - decay) * gi
+                let sq = decay * m2[i] + (1 - decay) * gi * gi
+                m1[i] = avg; m2[i] = sq
+                p[i] -= lr * gi / (sq - avg * avg + epsilon).squareRoot()
+            case let .adam(lr, beta1, beta2, epsilon):
+                let t = Float(step)
+                let stepSize = lr / (1 - pow(beta1, t)), bias2Sqrt = (1 - pow(beta2, t)).squareRoot()
+                let m = beta1 * m1[i] + (1 - beta1) * gi
+                let v = beta2 * m2[i] + (1 - beta2) * gi * gi
+                m1[i] = m; m2[i] = v
+                p[i] -= stepSize * m / (v.squareRoot() / bias2Sqrt + epsilon)
+            }
+        }
+    }
+
+    @Test(arguments: [OptimizerConfig.nature2015, .adam(lr: 1e-4, epsilon: 1.5e-4)], [Float(1), 0.37])
+    func everyVectorPathGivesTheScalarBits(config: OptimizerConfig, scale: Float) {
+        let count = 1000 + 13  // a tail on every path
+        var reference: (p: [Float], g: [Float], m1: [Float], m2: [Float])?
+        defer { _ = arena_optimizer_use_path(-1) }
+        for level in Int32(0)...2 {
+            // Levels beyond this CPU fall back to its best, which is then checked twice.
+            _ = arena_optimizer_use_path(level)
+            var p = randomFloats(count, seed: 7), m1 = randomFloats(count, scale: 0.01, seed: 8)
+            var m2 = randomFloats(count, scale: 0.001, seed: 9).map(abs), g = [Float]()
+            for s in 1...3 {
+                g = randomFloats(count, scale: 0.5, seed: UInt64(20 + s))
+                p.withUnsafeMutableBufferPointer { p in g.withUnsafeMutableBufferPointer { g in
+                m1.withUnsafeMutableBufferPointer { m1 in m2.withUnsafeMutableBufferPointer { m2 in
+                    Optimizer.step(config, step: s, parameters: p.baseAddress!, gradients: g.baseAddress!,
+                                   moment1: m1.baseAddress!, moment2: m2.baseAddress!, count: count, gradientScale: scale)
+                } } } }
+            }
+            if reference == nil {
+                var rp = randomFloats(count, seed: 7), rm1 = randomFloats(count, scale: 0.01, seed: 8)
+                var rm2 = randomFloats(count, scale: 0.001, seed: 9).map(abs), rg = [Float]()
+                for s in 1...3 {
+                    rg = randomFloats(count, scale: 0.5, seed: UInt64(20 + s))
+                    Self.scalarStep(config, step: s, p: &rp, g: &rg, m1: &rm1, m2: &rm2, scale: scale)
+                }
+                reference = (rp, rg, rm1, rm2)
+            }
+            let path = Optimizer.vectorPath
+            #expect(p == reference!.p && m1 == reference!.m1 && m2 == reference!.m2, "path \(path): other bits than the scalar loop")
+            #expect(g == reference!.g, "path \(path): the stored (clipped) gradients differ")
+        }
+    }
+
+    @Test func laneSumsAndSquaresKeepTheirOrderOnEveryPath() {
+        let count = 777, lanes = 3
+        let rest = randomFloats((lanes - 1) * count, seed: 31)
+        // The reference: lanes added in order, then four running Double sums by index mod 4.
+        var expected = randomFloats(count, seed: 30)
+        for i in 0..<count { for l in 0..<(lanes - 1) { expected[i] += rest[l * count + i] } }
+        var sums = [0.0, 0.0, 0.0, 0.0]
+        var i = 0
+        while i + 4 <= count { for t in 0..<4 { sums[t] += Double(expected[i + t] * expected[i + t]) }; i += 4 }
+        var expectedSum = sums[0] + sums[1] + sums[2] + sums[3]
+        while i < count { expectedSum += Double(expected[i] * expected[i]); i += 1 }
+        defer { _ = arena_optimizer_use_path(-1) }
+        for level in Int32(0)...2 {
+            _ = arena_optimizer_use_path(level)
+            for squares in [true, false] {
+                var g = randomFloats(count, seed: 30)
+                let sum = g.withUnsafeMutableBufferPointer { g in rest.withUnsafeBufferPointer { r in
+                    Optimizer.sumLanes(g.baseAddress!, rest: r.base, stride: count, extraLanes: lanes - 1, count: count, squares: squares)
+                } }
+                #expect(g == expected, "path \(Optimizer.vectorPath): lane sums differ")
+                #expect(sum == (squares ? expectedSum : 0), "path \(Optimizer.vectorPath): sum of squares \(sum), expected \(expectedSum)")
+            }
+        }
     }
 
     @Test func validationNamesTheBadValue() {

@@ -27,6 +27,32 @@ int arena_gemm_bf16(int transA, int transB, int m, int n, int k,
 /// what the bf16 GEMM's operands are after packing. For tests and the reference product.
 void arena_round_to_bf16(const float *in, float *out, long count);
 
+// MARK: The optimizer's passes (optimizer.c), on any x86-64 CPU: AVX-512F, AVX2 or plain C, the
+// same bits on every path.
+
+/// Which path the functions below take on this CPU: "avx512f", "avx2" or "plain".
+const char *arena_optimizer_path(void);
+
+/// For tests: makes the functions below take path `level` (0 plain, 1 AVX2, 2 AVX-512F), or the
+/// best this CPU has when `level` is negative or beyond it; returns the level now in use.
+int arena_optimizer_use_path(int level);
+
+/// One Adam step (PyTorch's formula) over `count` parameters: g' = g * gradientScale (stored
+/// back into g when gradientScale != 1, the clipped gradient), m1 = beta1 m1 + (1 - beta1) g',
+/// m2 = beta2 m2 + (1 - beta2) g'^2, p -= stepSize * m1 / (sqrt(m2) / bias2Sqrt + epsilon).
+void arena_adam_step(float *p, float *g, float *m1, float *m2, long count, float gradientScale, float stepSize,
+                     float beta1, float beta2, float bias2Sqrt, float epsilon);
+
+/// One step of DeepMind's centered RMSProp (epsilon inside the square root), with the same
+/// gradient scaling as arena_adam_step.
+void arena_rmsprop_centered_step(float *p, float *g, float *m1, float *m2, long count, float gradientScale,
+                                 float lr, float decay, float epsilon);
+
+/// g[i] += rest[l * stride + i] for l = 0 ..< extraLanes in that order; then, with `squares`,
+/// returns the sum of g[i]^2 (squares in float, summed in double into four running sums by
+/// i mod 4, added, then the tail), else 0.
+double arena_sum_lanes_and_squares(float *g, const float *rest, long stride, int extraLanes, long count, int squares);
+
 #ifdef __cplusplus
 }
 #endif
