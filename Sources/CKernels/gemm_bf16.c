@@ -31,12 +31,12 @@ int arena_bf16_gemm_supported(void) {
 
 // Per-thread packing buffers: every lane of the learner runs on its own thread.
 static _Thread_local uint32_t *packedA;   // [MC / MR panels][MR rows][KCP pairs]
-static _Thread_local uint32_t *packedB;   // [NC / NR panels][KCP pairs][NR columns]
+static _Thread_local uint32_t *threadPackedB;   // [NC / NR panels][KCP pairs][NR columns]
 
 static int ensureBuffers(void) {
     if (!packedA) packedA = aligned_alloc(64, sizeof(uint32_t) * MC * KCP);
-    if (!packedB) packedB = aligned_alloc(64, sizeof(uint32_t) * NC * KCP);
-    return packedA && packedB ? 0 : -1;
+    if (!threadPackedB) threadPackedB = aligned_alloc(64, sizeof(uint32_t) * NC * KCP);
+    return packedA && threadPackedB ? 0 : -1;
 }
 
 static inline __mmask16 maskFor(int count) {
@@ -122,7 +122,7 @@ KERNEL_TARGET static inline void transpose16(__m512i r[16]) {
 
 // B block: k in [p0, p0 + kc), columns [j0, j0 + nc) of op(B), into NR-column panels laid out
 // [pair][column]; columns past nc and the pair past an odd kc are zero.
-KERNEL_TARGET static void packB(int transB, const float *b, int ldb, int p0, int kc, int j0, int nc) {
+KERNEL_TARGET static void packB(int transB, const float *b, int ldb, int p0, int kc, int j0, int nc, uint32_t *packedB) {
     const int kp = (kc + 1) / 2;
     const int panels = (nc + NR - 1) / NR;
     if (!transB) {
@@ -213,15 +213,27 @@ KERNEL_TARGET static void microKernel(int kp, const uint32_t *restrict pa, const
     }
 }
 
+// Pair rows of the packed block of op(B) for columns [j0, j0 + nc) and k in [p0, p0 + kc): the
+// blocks follow each other in the GEMM's loop order (column blocks, then k blocks), so a whole
+// op(B) packed once (arena_bf16_pack_b) is read block by block as it would have been packed.
+static inline long blockWords(int kc, int nc) { return (long)((nc + NR - 1) / NR) * ((kc + 1) / 2) * NR; }
+
+// With `prepacked`, op(B) comes from there (b unread); otherwise each block is packed on the fly.
 KERNEL_TARGET static void gemmBF16(int transA, int transB, int m, int n, int k, float alpha,
-                                   const float *a, int lda, const float *b, int ldb,
+                                   const float *a, int lda, const float *b, int ldb, const uint32_t *prepacked,
                                    float beta, float *c, int ldc) {
     for (int j0 = 0; j0 < n; j0 += NC) {
         const int nc = n - j0 < NC ? n - j0 : NC;
         for (int p0 = 0; p0 < k; p0 += KC) {
             const int kc = k - p0 < KC ? k - p0 : KC;
             const int kp = (kc + 1) / 2;
-            packB(transB, b, ldb, p0, kc, j0, nc);
+            const uint32_t *packedB = prepacked;
+            if (prepacked) {
+                prepacked += blockWords(kc, nc);
+            } else {
+                packB(transB, b, ldb, p0, kc, j0, nc, threadPackedB);
+                packedB = threadPackedB;
+            }
             for (int i0 = 0; i0 < m; i0 += MC) {
                 const int mc = m - i0 < MC ? m - i0 : MC;
                 packA(transA, a, lda, i0, mc, p0, kc);
@@ -247,7 +259,34 @@ int arena_gemm_bf16(int transA, int transB, int m, int n, int k, float alpha, co
         return 0;
     }
     if (ensureBuffers() != 0) return -1;
-    gemmBF16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemmBF16(transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, beta, c, ldc);
+    return 0;
+}
+
+long arena_bf16_packed_b_words(int n, int k) {
+    long words = 0;
+    for (int j0 = 0; j0 < n; j0 += NC)
+        for (int p0 = 0; p0 < k; p0 += KC) words += blockWords(k - p0 < KC ? k - p0 : KC, n - j0 < NC ? n - j0 : NC);
+    return words;
+}
+
+void arena_bf16_pack_b(int transB, int n, int k, const float *b, int ldb, uint32_t *packed) {
+    for (int j0 = 0; j0 < n; j0 += NC) {
+        const int nc = n - j0 < NC ? n - j0 : NC;
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            const int kc = k - p0 < KC ? k - p0 : KC;
+            packB(transB, b, ldb, p0, kc, j0, nc, packed);
+            packed += blockWords(kc, nc);
+        }
+    }
+}
+
+int arena_gemm_bf16_packed_b(int transA, int m, int n, int k, float alpha, const float *a, int lda,
+                             const uint32_t *packedB, float beta, float *c, int ldc) {
+    if (m <= 0 || n <= 0) return 0;
+    if (k <= 0) return arena_gemm_bf16(transA, 0, m, n, k, alpha, a, lda, 0, 0, beta, c, ldc);
+    if (ensureBuffers() != 0) return -1;
+    gemmBF16(transA, 0, m, n, k, alpha, a, lda, 0, 0, packedB, beta, c, ldc);
     return 0;
 }
 
@@ -281,5 +320,14 @@ int arena_gemm_bf16(int transA, int transB, int m, int n, int k, float alpha, co
 }
 void arena_round_to_bf16(const float *in, float *out, long count) {
     for (long i = 0; i < count; i++) out[i] = in[i];
+}
+long arena_bf16_packed_b_words(int n, int k) { (void)n; (void)k; return 0; }
+void arena_bf16_pack_b(int transB, int n, int k, const float *b, int ldb, uint32_t *packed) {
+    (void)transB; (void)n; (void)k; (void)b; (void)ldb; (void)packed;
+}
+int arena_gemm_bf16_packed_b(int transA, int m, int n, int k, float alpha, const float *a, int lda,
+                             const uint32_t *packedB, float beta, float *c, int ldc) {
+    (void)transA; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)packedB; (void)beta; (void)c; (void)ldc;
+    return -1;
 }
 #endif

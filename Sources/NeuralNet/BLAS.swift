@@ -102,6 +102,19 @@ public enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// C[m x n] = alpha * op(A) * op(B) + beta * C in bf16 products (fp32 accumulation), with op(B)
+    /// [k x n] packed beforehand (`PackedLinearWeights`): the bits of `gemm(precision: .bf16)`.
+    @inline(__always)
+    static func gemmBF16(
+        transA: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        packedB: UnsafePointer<UInt32>, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        // safe because: packedB holds op(B) [k x n] packed for these k and n; A and C as in gemm.
+        let status = arena_gemm_bf16_packed_b(transA ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                                              packedB, beta, c, Int32(ldc))
+        precondition(status == 0, "the bf16 GEMM could not allocate its packing buffers (out of memory)")
+    }
+
     /// y = alpha * A * x + beta * y with A [m x n] row-major (lda >= n), unit strides.
     @inline(__always)
     public static func gemv(

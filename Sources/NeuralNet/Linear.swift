@@ -28,11 +28,17 @@ public struct Linear: Sendable, Equatable {
     public var parameterCount: Int { weightCount + outFeatures }
 
     /// y = x W^T + b, then ReLU when `relu`. One sample uses gemv (no packing of W).
+    /// With bf16 and `packed` (this layer's weights packed for the forward GEMM), the GEMM reads
+    /// the packed weights: the same bits.
     func forward(input: UnsafePointer<Float>, batch: Int, parameters: UnsafePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, relu: Bool = false, precision: Precision = .fp32) {
+                 output: UnsafeMutablePointer<Float>, relu: Bool = false, precision: Precision = .fp32,
+                 packed: UnsafePointer<UInt32>? = nil) {
         if batch == 1 {
             BLAS.gemv(m: outFeatures, n: inFeatures, alpha: 1, a: parameters + weightOffset, lda: inFeatures,
                       x: input, beta: 0, y: output)
+        } else if precision == .bf16, let packed {
+            BLAS.gemmBF16(transA: false, m: batch, n: outFeatures, k: inFeatures, alpha: 1, a: input, lda: inFeatures,
+                          packedB: packed, beta: 0, c: output, ldc: outFeatures)
         } else {
             BLAS.gemm(transA: false, transB: true, m: batch, n: outFeatures, k: inFeatures,
                       alpha: 1, a: input, lda: inFeatures, b: parameters + weightOffset, ldb: inFeatures,
@@ -50,7 +56,13 @@ public struct Linear: Sendable, Equatable {
     }
 
     func backwardInput(dOutput: UnsafePointer<Float>, batch: Int, parameters: UnsafePointer<Float>,
-                       dInput: UnsafeMutablePointer<Float>, accumulate: Bool, precision: Precision = .fp32) {
+                       dInput: UnsafeMutablePointer<Float>, accumulate: Bool, precision: Precision = .fp32,
+                       packed: UnsafePointer<UInt32>? = nil) {
+        if precision == .bf16, let packed {
+            BLAS.gemmBF16(transA: false, m: batch, n: inFeatures, k: outFeatures, alpha: 1, a: dOutput, lda: outFeatures,
+                          packedB: packed, beta: accumulate ? 1 : 0, c: dInput, ldc: inFeatures)
+            return
+        }
         BLAS.gemm(transA: false, transB: false, m: batch, n: inFeatures, k: outFeatures,
                   alpha: 1, a: dOutput, lda: outFeatures, b: parameters + weightOffset, ldb: inFeatures,
                   beta: accumulate ? 1 : 0, c: dInput, ldc: inFeatures, precision: precision)

@@ -107,8 +107,14 @@ public final class QLearner {
     /// lazily after their parameters change.
     let onlinePatch: FloatArena
     let targetPatch: FloatArena
-    private var onlinePatchStale = true
-    private var targetPatchStale = true
+    private var onlinePatchStale = true { didSet { if onlinePatchStale { onlinePackStale = true } } }
+    private var targetPatchStale = true { didSet { if targetPatchStale { targetPackStale = true } } }
+    /// With bf16: the linear layers' weights packed for the update's GEMMs (see PackedWeights.swift),
+    /// online ones repacked before each update, target ones after each sync.
+    let onlinePacked: PackedLinearWeights?
+    let targetPacked: PackedLinearWeights?
+    private var onlinePackStale = true
+    private var targetPackStale = true
     /// Element-wise work runs on `lanes` threads with two or more lanes, and on two when OpenBLAS
     /// has more than one thread (results identical to one thread, except the gradient norm's
     /// partial sums, see `Optimizer.clip`).
@@ -172,6 +178,8 @@ public final class QLearner {
         scratch = FloatArena(count: 2 * batchSize * network.actions)
         onlinePatch = FloatArena(count: net.patchWeightCount)
         targetPatch = FloatArena(count: net.patchWeightCount)
+        onlinePacked = precision == .bf16 ? PackedLinearWeights(linears: net.linears, withInputGradients: true) : nil
+        targetPacked = precision == .bf16 ? PackedLinearWeights(linears: net.linears, withInputGradients: false) : nil
         var generator = SeededGenerator(seed: seed, stream: "qnetwork-init")
         online.withBase { net.initialize($0, generator: &generator) }
         target.assign(from: online)
@@ -301,6 +309,14 @@ public final class QLearner {
         let count = net.parameterCount
         withOnline { p, pw in
         withTarget { tp, tpw in
+        if let packed = onlinePacked, onlinePackStale {
+            timed(profile, "fc weights packed for bf16 (online, once per update)") { packed.pack(parameters: p, worker: worker) }
+            onlinePackStale = false
+        }
+        if let packed = targetPacked, targetPackStale {
+            timed(profile, "fc weights packed for bf16 (target, once per sync)") { packed.pack(parameters: tp, worker: worker) }
+            targetPackStale = false
+        }
         gradients.withBase { g in
         scratch.withBase { s in
         sampleStats.withBase { perSample in
@@ -427,11 +443,11 @@ public final class QLearner {
             // backward), and with Double DQN on s' too, in the same pass (rows m..<2m).
             let profile = self.profile
             net.forward(parameters: x.targetParameters, patchWeights: x.targetPatchWeights, observations: next, batch: m,
-                        workspace: w, base: ws, worker: worker, profile: profile, precision: precision)
+                        workspace: w, base: ws, worker: worker, profile: profile, precision: precision, packed: targetPacked)
             (x.scratch + lo * a).update(from: ws + w.q, count: m * a)
             net.forward(parameters: x.parameters, patchWeights: x.patchWeights, observations: obs, batch: m,
                         moreObservations: doubleDQN ? next : nil, moreCount: m, workspace: w, base: ws, worker: worker,
-                        profile: profile, precision: precision)
+                        profile: profile, precision: precision, packed: onlinePacked)
             if doubleDQN { (x.scratch + n * a + lo * a).update(from: ws + w.q + m * a, count: m * a) }
             // 3. TD errors, loss and dL/dQ.
             let q = ws + w.q, dq = ws + w.dq
@@ -455,7 +471,8 @@ public final class QLearner {
             }
             // 4. Backward, writing every parameter's gradient (no zeroing pass).
             net.backward(parameters: x.parameters, patchWeights: x.patchWeights, gradients: g, observations: obs, batch: m,
-                         workspace: w, base: ws, worker: worker, profile: profile, precision: precision, accumulate: false)
+                         workspace: w, base: ws, worker: worker, profile: profile, precision: precision, accumulate: false,
+                         packed: onlinePacked)
         }
     }
 

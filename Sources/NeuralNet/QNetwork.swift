@@ -220,7 +220,7 @@ extension QNetwork {
                  observations: UnsafePointer<UInt8>, batch firstCount: Int,
                  moreObservations: UnsafePointer<UInt8>? = nil, moreCount: Int = 0,
                  workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil,
-                 profile: PassProfile? = nil, precision: Precision = .fp32) {
+                 profile: PassProfile? = nil, precision: Precision = .fp32, packed: PackedLinearWeights? = nil) {
         let batch = firstCount + (moreObservations == nil ? 0 : moreCount)
         precondition(firstCount >= 1 && batch <= w.capacity,
                      "batch must be in 1...\(w.capacity) (the workspace capacity), got \(batch)")
@@ -262,7 +262,7 @@ extension QNetwork {
         func linear(_ k: Int, _ input: Int, _ output: Int, relu: Bool) {
             timed(profile, "\(linearNames[k]) forward", flops: linears[k].gemmFlops(batch: batch)) {
                 linears[k].forward(input: ws + input, batch: batch, parameters: p, output: ws + output, relu: relu,
-                                   precision: precision)
+                                   precision: precision, packed: packed?.forward(k))
             }
         }
         if config.dueling {
@@ -289,7 +289,8 @@ extension QNetwork {
     func backward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
                   gradients g: UnsafeMutablePointer<Float>, observations: UnsafePointer<UInt8>, batch: Int,
                   workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil,
-                  profile: PassProfile? = nil, precision: Precision = .fp32, accumulate: Bool = true) {
+                  profile: PassProfile? = nil, precision: Precision = .fp32, accumulate: Bool = true,
+                  packed: PackedLinearWeights? = nil) {
         precondition(w.dq >= 0, "backward needs a workspace built with gradients")
         // (linearBack's own `accumulate` is about the input gradient.)
         let accumulateParameters = accumulate
@@ -302,7 +303,7 @@ extension QNetwork {
             }
             timed(profile, "\(linearNames[k]) input gradient", flops: flops) {
                 linears[k].backwardInput(dOutput: ws + dOutput, batch: batch, parameters: p, dInput: ws + dInput, accumulate: accumulate,
-                                         precision: precision)
+                                         precision: precision, packed: packed?.inputGradient(k))
             }
         }
         func reluBack(_ name: @autoclosure () -> String, output: Int, gradient: Int, count: Int) {

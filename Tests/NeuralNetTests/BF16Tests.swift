@@ -23,6 +23,34 @@ import Testing
         #expect(r == [1, 1, Float(bitPattern: 0x3F81_0000), -2.5, 0])
     }
 
+    /// Weights packed once (PackedLinearWeights) give the bits of packing in each GEMM, for the
+    /// forward and the input-gradient GEMMs, across the 256-k and 512-n block boundaries.
+    @Test(.enabled(if: BLAS.bf16Supported, "needs a CPU with AVX512_BF16"),
+          arguments: [(3, 7, 5), (16, 3136, 512), (32, 600, 33), (7, 300, 1030)])
+    func packedWeightsGiveTheSameBits(shape: (Int, Int, Int)) {
+        let (batch, inputs, outputs) = shape
+        let layer = Linear(inFeatures: inputs, outFeatures: outputs, weightOffset: 5)
+        let parameters = randomFloats(5 + layer.parameterCount, seed: 41)
+        let x = randomFloats(batch * inputs, seed: 42), dy = randomFloats(batch * outputs, seed: 43)
+        let packed = PackedLinearWeights(linears: [layer], withInputGradients: true)
+        parameters.withUnsafeBufferPointer { p in packed.pack(parameters: p.base, worker: nil) }
+        func run(_ usePacked: Bool) -> (y: [Float], dx: [Float]) {
+            var y = [Float](repeating: .nan, count: batch * outputs), dx = randomFloats(batch * inputs, seed: 44)
+            parameters.withUnsafeBufferPointer { p in x.withUnsafeBufferPointer { x in dy.withUnsafeBufferPointer { dy in
+            y.withUnsafeMutableBufferPointer { y in dx.withUnsafeMutableBufferPointer { dx in
+                layer.forward(input: x.base, batch: batch, parameters: p.base, output: y.baseAddress!, relu: true,
+                              precision: .bf16, packed: usePacked ? packed.forward(0) : nil)
+                layer.backwardInput(dOutput: dy.base, batch: batch, parameters: p.base, dInput: dx.baseAddress!,
+                                    accumulate: true, precision: .bf16, packed: usePacked ? packed.inputGradient(0) : nil)
+            } } } } }
+            return (y, dx)
+        }
+        let onTheFly = run(false), prepacked = run(true)
+        #expect(prepacked.y == onTheFly.y, "forward: packed weights changed the bits")
+        #expect(prepacked.dx == onTheFly.dx, "input gradient: packed weights changed the bits")
+        #expect(onTheFly.y.allSatisfy(\.isFinite) && onTheFly.dx.contains { $0 != 0 })
+    }
+
     /// Every transpose combination, ragged sizes (tails of the 12 x 32 tile, odd k, k across the
     /// 256-block boundary), alpha/beta, leading dimensions wider than the matrices.
     @Test(.enabled(if: BLAS.bf16Supported, "needs a CPU with AVX512_BF16"),
@@ -98,8 +126,17 @@ import Testing
         for step in 0..<4 {
             QLearnerTests.fill(batch, actions: 3, seed: UInt64(600 + step))
             #expect(a.update(batch) == c.update(batch))
+            // A target sync between updates: the target's packed weights must follow it.
+            if step == 1 { a.syncTarget(); c.syncTarget() }
         }
         #expect(a.exportState() == c.exportState())
+        // And a learner restored after the sync (packing both networks afresh) agrees with one
+        // that carried its packs across it.
+        let d = Self.learner(.bf16, seed: 98)
+        try d.restoreState(a.exportState())
+        QLearnerTests.fill(batch, actions: 3, seed: 700)
+        #expect(a.update(batch) == d.update(batch))
+        #expect(a.exportState() == d.exportState())
     }
 
     @Test(.enabled(if: BLAS.bf16Supported, "needs a CPU with AVX512_BF16"))

@@ -4,6 +4,8 @@
 #ifndef ARENA_CKERNELS_H
 #define ARENA_CKERNELS_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -22,6 +24,18 @@ int arena_gemm_bf16(int transA, int transB, int m, int n, int k,
                     float alpha, const float *a, int lda,
                     const float *b, int ldb,
                     float beta, float *c, int ldc);
+
+/// 32-bit words of op(B) [k x n] packed for the bf16 GEMM (arena_bf16_pack_b): about n * k / 2.
+long arena_bf16_packed_b_words(int n, int k);
+
+/// Packs op(B) [k x n] (B stored [n x k] when transB) once, rounded to bf16, in the order the GEMM
+/// reads it, into `packed` (arena_bf16_packed_b_words(n, k) words, 64-byte aligned). For a
+/// matrix multiplied many times between changes, such as a layer's weights.
+void arena_bf16_pack_b(int transB, int n, int k, const float *b, int ldb, uint32_t *packed);
+
+/// arena_gemm_bf16 with op(B) packed by arena_bf16_pack_b: the same bits as packing on the fly.
+int arena_gemm_bf16_packed_b(int transA, int m, int n, int k, float alpha, const float *a, int lda,
+                             const uint32_t *packedB, float beta, float *c, int ldc);
 
 /// Rounds `count` floats to bfloat16 and back (round to nearest even, as the kernels do):
 /// what the bf16 GEMM's operands are after packing. For tests and the reference product.
