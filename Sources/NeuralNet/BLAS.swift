@@ -59,6 +59,10 @@ public enum BLAS {
     /// Whether the CPU (and OS) can run the AVX512_BF16 GEMM; checked once.
     public static let bf16Supported: Bool = arena_bf16_gemm_supported() != 0
 
+    /// The vector path the optimizer step, gradient norm and lane sums take on this CPU:
+    /// "avx512f", "avx2" or "plain" (CKernels/optimizer.c, the same bits on each).
+    public static var optimizerPath: String { Optimizer.vectorPath }
+
     /// The CPU's model name from /proc/cpuinfo ("unknown" elsewhere).
     public static var cpuModel: String {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),

@@ -129,6 +129,8 @@ struct AgentBenchResult: Codable {
     var precision: String
     var bf16_supported: Bool
     var bf16_gemm_gflops_1thread: Double?
+    /// The vector path of the optimizer step, gradient norm and lane sums: avx512f, avx2 or plain.
+    var optimizer_path: String
 
     mutating func compare(with updateMs: Double, actUs: Double, source: String) {
         pytorch_source = source
@@ -144,7 +146,8 @@ struct AgentBenchResult: Codable {
                 + (openblas_coretype_env.map { " (OPENBLAS_CORETYPE=\($0) is set: run with env -u OPENBLAS_CORETYPE)" } ?? ""),
             "precision \(precision); bf16 path (AVX512_BF16): "
                 + (bf16_supported ? bf16_gemm_gflops_1thread.map { String(format: "available, %.0f GFLOP/s on one thread (1536^3)", $0) } ?? "available"
-                                  : "not available on this CPU, never taken"),
+                                  : "not available on this CPU, never taken")
+                + "; optimizer step: \(optimizer_path)",
             String(format: "update (batch %d%@%@): median %.2f ms (min %.2f, CPU %.2f ms), PyTorch %.1f ms -> %.2fx",
                    batch_size, dueling ? ", dueling" : "", double_dqn ? ", double" : "", update_ms, update_ms_min,
                    update_cpu_ms, pytorch_update_ms, speedup_update_vs_pytorch),
@@ -209,7 +212,7 @@ enum AgentBenchmark {
             speedup_update_vs_pytorch: 16.2 / updateMs, speedup_act_vs_pytorch: 273 / actUs,
             replay_bytes_per_transition: nil, replay_resident_bytes_1m: nil,
             precision: precision.rawValue, bf16_supported: BLAS.bf16Supported,
-            bf16_gemm_gflops_1thread: BLAS.bf16Supported ? gemmRate(precision: .bf16) : nil)
+            bf16_gemm_gflops_1thread: BLAS.bf16Supported ? gemmRate(precision: .bf16) : nil, optimizer_path: BLAS.optimizerPath)
     }
 
     /// Multiply-add FLOPs of one update, from the Nature layer shapes: forward passes on s' (target,
