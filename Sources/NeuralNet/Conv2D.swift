@@ -24,6 +24,8 @@
 // no zeroing pass);
 // the input gradient is WRITTEN (it is a workspace, not a parameter).
 
+import CKernels
+
 /// A convolution layer: shapes plus the offset of its weight and bias in the flat parameter buffer.
 public struct Conv2D: Sendable, Equatable {
     public let inChannels: Int
@@ -118,6 +120,14 @@ public struct Conv2D: Sendable, Equatable {
     /// Patch matrix [N*P, R] from NCHW uint8 observations [N, C, H, W] in (c, ky, kx) order
     /// (OIHW's), as raw 0...255 floats: the 1/255 scaling rides on the GEMM's alpha.
     func im2col(observations: UnsafePointer<UInt8>, batch: Int, col: UnsafeMutablePointer<Float>) {
+        // safe because: the observations hold N*C*H*W bytes and col N*P*R floats (the kernel
+        // writes exactly those rows, the loop below's order).
+        arena_patches_u8(observations, Int32(batch), Int32(inChannels), Int32(inHeight), Int32(inWidth), Int32(kernel),
+                         Int32(stride), col)
+    }
+
+    /// `im2col(observations:)` as a Swift loop: the reference the C kernel is tested against.
+    func im2colLoop(observations: UnsafePointer<UInt8>, batch: Int, col: UnsafeMutablePointer<Float>) {
         var row = col
         for n in 0..<batch {
             let sample = observations + n * inChannels * inPixels

@@ -1,5 +1,6 @@
 import Testing
 @testable import NeuralNet
+import ArenaSupport
 
 /// Fast kernels (sgemm, im2col + sgemm over NHWC) against the naive references.
 @Suite struct KernelTests {
@@ -92,6 +93,23 @@ import Testing
         // Gradients outside the layer's slice are untouched.
         for i in 0..<offset { #expect(grads[i] == grads0[i]) }
         for i in (conv.biasOffset + c.out)..<grads.count { #expect(grads[i] == grads0[i]) }
+    }
+
+    /// conv1's patches from uint8 (the C kernel, vector paths for the 8x8 kernel) are the Swift
+    /// loop's floats exactly, on the Nature shape and on shapes the plain path takes.
+    @Test(arguments: [(4, 84, 84, 8, 4, 3), (4, 20, 24, 8, 2, 2), (3, 11, 9, 3, 2, 2), (1, 8, 8, 8, 1, 1)])
+    func uint8PatchesMatchTheLoop(shape: (Int, Int, Int, Int, Int, Int)) {
+        let (c, h, w, k, s, batch) = shape
+        let conv = Conv2D(inChannels: c, outChannels: 2, kernel: k, stride: s, inHeight: h, inWidth: w, weightOffset: 0)
+        var generator = SeededGenerator(seed: UInt64(h * w), stream: "patch-bytes")
+        let bytes = (0..<(batch * c * h * w)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        var fast = [Float](repeating: .nan, count: conv.colCount(batch: batch)), loop = fast
+        bytes.withUnsafeBufferPointer { x in
+            fast.withUnsafeMutableBufferPointer { conv.im2col(observations: x.base, batch: batch, col: $0.baseAddress!) }
+            loop.withUnsafeMutableBufferPointer { conv.im2colLoop(observations: x.base, batch: batch, col: $0.baseAddress!) }
+        }
+        #expect(fast == loop)
+        #expect(loop.contains(255) || loop.contains { $0 > 200 })
     }
 
     @Test func uint8InputPathScalesBy255() {

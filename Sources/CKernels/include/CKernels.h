@@ -67,6 +67,12 @@ void arena_rmsprop_centered_step(float *p, float *g, float *m1, float *m2, long 
 /// i mod 4, added, then the tail), else 0.
 double arena_sum_lanes_and_squares(float *g, const float *rest, long stride, int extraLanes, long count, int squares);
 
+/// conv1's patch matrix [batch * OH * OW, channels * kernel * kernel] from uint8 observations
+/// [batch, channels, height, width] (no padding), rows in (c, ky, kx) order, as raw 0...255
+/// floats; OH = (height - kernel) / stride + 1, likewise OW. Vector paths for kernel 8.
+void arena_patches_u8(const uint8_t *obs, int batch, int channels, int height, int width, int kernel, int stride,
+                      float *col);
+
 #ifdef __cplusplus
 }
 #endif
