@@ -28,7 +28,8 @@ as_root() {
 # 1. Debian packages --------------------------------------------------------------------------
 missing=()
 for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)   # whole, not piped into grep -q (pipefail)
+  [[ "$status" == *"install ok installed"* ]] || missing+=("$p")
 done
 if [ "${#missing[@]}" -eq 0 ]; then
   say "Debian packages present (${PACKAGES[*]})"

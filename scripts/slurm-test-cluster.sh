@@ -114,7 +114,9 @@ start() {
   # The node: CPUs and layout from slurmd -C, memory at ~90% of what slurmd measures (more puts
   # the node in INVAL+DRAIN and jobs wait forever).
   local node mem
-  node=$(slurmd -C 2>/dev/null | head -n1) || die "slurmd -C failed"
+  # Read whole, then keep the first line: `| head -n1` under pipefail could fail on a SIGPIPE.
+  node=$(slurmd -C 2>/dev/null) || die "slurmd -C failed"
+  node=${node%%$'\n'*}
   mem=$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$node")
   [ -n "$mem" ] || die "could not read RealMemory from: $node"
   mem=$((mem * 9 / 10))

@@ -29,7 +29,10 @@ for t in ffmpeg ffprobe; do command -v "$t" >/dev/null 2>&1 || tools+=("$t"); do
 if [ "${#tools[@]}" -eq 0 ]; then say "ffmpeg and ffprobe present ($(command -v ffmpeg))"
 else missing "${tools[*]} not on PATH (install the Debian package ffmpeg)"; fi
 
-if /sbin/ldconfig -p 2>/dev/null | grep -q 'libSDL2-2\.0\.so\.0 '; then say "SDL2 present (libSDL2-2.0.so.0)"
+# The cache is read whole first: `ldconfig -p | grep -q` under pipefail fails whenever grep's early
+# exit hands ldconfig a SIGPIPE (it did on a fresh machine with SDL2 installed).
+ld_cache=$(/sbin/ldconfig -p 2>/dev/null || true)
+if grep -q 'libSDL2-2\.0\.so\.0 ' <<<"$ld_cache"; then say "SDL2 present (libSDL2-2.0.so.0)"
 else missing "libSDL2-2.0.so.0 is not installed (install the Debian package libsdl2-2.0-0)"; fi
 
 if [ "$(id -u)" -eq 0 ]; then say "running as root (tmpfs mount test, Slurm test cluster)"
