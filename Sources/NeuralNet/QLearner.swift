@@ -117,7 +117,7 @@ public final class QLearner {
     private var targetPackStale = true
     /// Element-wise work runs on `lanes` threads with two or more lanes, and on two when OpenBLAS
     /// has more than one thread (results identical to one thread, except the gradient norm's
-    /// partial sums, see `Optimizer.clip`).
+    /// partial sums, see `Optimizer.splitSumOfSquares`).
     let workerThread: WorkerThread
     private var worker: WorkerThread? { lanes >= 2 || BLAS.threads > 1 ? workerThread : nil }
     /// 1: an update runs as one piece (GEMMs threaded by OpenBLAS). N >= 2: it runs as N pieces of
