@@ -7,6 +7,7 @@
 // running Double sums, element i into sum i mod 4, then the tail), so the gradient norm does not
 // depend on the path either.
 #include "CKernels.h"
+#include "vector_level.h"
 #include <math.h>
 #include <stdint.h>
 
@@ -19,7 +20,7 @@
 #define AVX2 __attribute__((target("avx2")))
 
 static int pathChosen = -1;   // 2: AVX-512F, 1: AVX2, 0: plain
-static int path(void) {
+int arenaVectorLevel(void) {
     if (pathChosen < 0) {
         __builtin_cpu_init();
         pathChosen = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
@@ -31,7 +32,7 @@ static int path(void) {
 int arena_optimizer_use_path(int level) {
 #if defined(__x86_64__)
     pathChosen = -1;
-    const int best = path();
+    const int best = arenaVectorLevel();
     pathChosen = level < 0 || level > best ? best : level;
     return pathChosen;
 #else
@@ -42,7 +43,7 @@ int arena_optimizer_use_path(int level) {
 
 const char *arena_optimizer_path(void) {
 #if defined(__x86_64__)
-    switch (path()) {
+    switch (arenaVectorLevel()) {
     case 2: return "avx512f";
     case 1: return "avx2";
     }
@@ -114,7 +115,7 @@ void arena_adam_step(float *p, float *g, float *m1, float *m2, long count, float
                      float beta1, float beta2, float bias2Sqrt, float epsilon) {
     long i = 0;
 #if defined(__x86_64__)
-    switch (path()) {
+    switch (arenaVectorLevel()) {
     case 2: i = adam512(count, p, g, m1, m2, gradientScale, stepSize, beta1, beta2, bias2Sqrt, epsilon); break;
     case 1: i = adam256(count, p, g, m1, m2, gradientScale, stepSize, beta1, beta2, bias2Sqrt, epsilon); break;
     }
@@ -182,7 +183,7 @@ void arena_rmsprop_centered_step(float *p, float *g, float *m1, float *m2, long 
                                  float lr, float decay, float epsilon) {
     long i = 0;
 #if defined(__x86_64__)
-    switch (path()) {
+    switch (arenaVectorLevel()) {
     case 2: i = rmsprop512(count, p, g, m1, m2, gradientScale, lr, decay, epsilon); break;
     case 1: i = rmsprop256(count, p, g, m1, m2, gradientScale, lr, decay, epsilon); break;
     }
@@ -275,7 +276,7 @@ double arena_sum_lanes_and_squares(float *g, const float *rest, long stride, int
     long i = 0;
     if (!squares && extraLanes <= 0) return 0;
 #if defined(__x86_64__)
-    switch (path()) {
+    switch (arenaVectorLevel()) {
     case 2: i = squares ? sum512(count, g, rest, stride, extraLanes, s) : lanes512(count, g, rest, stride, extraLanes); break;
     case 1: if (squares) i = sum256(count, g, rest, stride, extraLanes, s); break;
     }

@@ -1,8 +1,10 @@
 // conv1's patch matrix straight from the uint8 observations, as raw 0...255 floats (exact at any
 // width): for every sample n and output pixel (y, x), one row of C*K*K floats in (c, ky, kx)
 // order. The 8x8 kernel of the Nature network gets vector paths (AVX-512F: two kernel rows, 16
-// bytes, per conversion; AVX2: one row of 8), chosen at run time; other shapes the plain loop.
+// bytes, per conversion; AVX2: one row of 8), chosen at run time as the optimizer's passes are
+// (arenaVectorLevel); other shapes the plain loop.
 #include "CKernels.h"
+#include "vector_level.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -65,16 +67,12 @@ static void patches8x256(const uint8_t *obs, int batch, int c, int h, int w, int
     }
 }
 
-static int patchPath = -1;
 #endif
 
 void arena_patches_u8(const uint8_t *obs, int batch, int channels, int height, int width, int kernel, int stride,
                       float *col) {
 #if defined(__x86_64__)
-    if (patchPath < 0) {
-        __builtin_cpu_init();
-        patchPath = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
+    const int patchPath = arenaVectorLevel();
     if (kernel == 8 && patchPath == 2) { patches8x512(obs, batch, channels, height, width, stride, col); return; }
     if (kernel == 8 && patchPath == 1) { patches8x256(obs, batch, channels, height, width, stride, col); return; }
 #endif

@@ -30,7 +30,7 @@ struct BenchAgentCommand: ParsableCommand {
     @Flag(help: "Also time each GEMM shape of a plain batch-32 update on its own.")
     var gemmBreakdown = false
     @Flag(help: ArgumentHelp("Also list every pass of one update (one lane, one thread) with its FLOPs, time and GFLOP/s beside this machine's one-thread sgemm rate.",
-                             discussion: "Each conv/linear forward, weight gradient and input gradient, patch building, copies, the loss, zeroing, clipping and the optimizer step."))
+                             discussion: "Each conv/linear forward, weight gradient and input gradient, patch building, bf16 weight packing, copies, the loss, the gradient norm and the optimizer step (with clipping)."))
     var layers = false
     @Option(help: "JSON printed by Benchmarks/pytorch_reference.py in the same session (same threads, head and targets): the PyTorch figures to compare with. Without it the issue's figures (16.2 ms, 273 us, measured on another machine) are shown.")
     var pytorch: String?

@@ -168,29 +168,25 @@ import Testing
             } } }
         }
         let (_, mask0) = forward(p0)
+        // Forward at p0, then backward from dq = c into `g` (accumulating, or writing every gradient).
+        func backward(into g: inout [Float], accumulate: Bool) {
+            p0.withUnsafeBufferPointer { p in obs.withUnsafeBufferPointer { o in c.withUnsafeBufferPointer { c in
+            g.withUnsafeMutableBufferPointer { g in patch.withUnsafeMutableBufferPointer { pw in
+                ws.arena.withBase { base in
+                    net.preparePatchWeights(parameters: p.base, into: pw.baseAddress!)
+                    net.forward(parameters: p.base, patchWeights: pw.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
+                    (base + ws.dq).update(from: c.base, count: batch * 3)
+                    net.backward(parameters: p.base, patchWeights: pw.baseAddress!, gradients: g.baseAddress!, observations: o.base,
+                                 batch: batch, workspace: ws, base: base, accumulate: accumulate)
+                }
+            } } } } }
+        }
         var grads = [Float](repeating: 0, count: net.parameterCount)
-        p0.withUnsafeBufferPointer { p in obs.withUnsafeBufferPointer { o in c.withUnsafeBufferPointer { c in
-        grads.withUnsafeMutableBufferPointer { g in patch.withUnsafeMutableBufferPointer { pw in
-            ws.arena.withBase { base in
-                net.preparePatchWeights(parameters: p.base, into: pw.baseAddress!)
-                net.forward(parameters: p.base, patchWeights: pw.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
-                (base + ws.dq).update(from: c.base, count: batch * 3)
-                net.backward(parameters: p.base, patchWeights: pw.baseAddress!, gradients: g.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
-            }
-        } } } } }
+        backward(into: &grads, accumulate: true)
         // Writing the gradients (the learner's way, no zeroing pass) gives what accumulating into
         // zeros gives, whatever the buffer held before.
         var written = [Float](repeating: .nan, count: net.parameterCount)
-        p0.withUnsafeBufferPointer { p in obs.withUnsafeBufferPointer { o in c.withUnsafeBufferPointer { c in
-        written.withUnsafeMutableBufferPointer { g in patch.withUnsafeMutableBufferPointer { pw in
-            ws.arena.withBase { base in
-                net.preparePatchWeights(parameters: p.base, into: pw.baseAddress!)
-                net.forward(parameters: p.base, patchWeights: pw.baseAddress!, observations: o.base, batch: batch, workspace: ws, base: base)
-                (base + ws.dq).update(from: c.base, count: batch * 3)
-                net.backward(parameters: p.base, patchWeights: pw.baseAddress!, gradients: g.baseAddress!, observations: o.base,
-                             batch: batch, workspace: ws, base: base, accumulate: false)
-            }
-        } } } } }
+        backward(into: &written, accumulate: false)
         #expect(written == grads, "backward(accumulate: false) left a gradient unwritten or wrote another value")
 
         var checked = 0, skipped = 0

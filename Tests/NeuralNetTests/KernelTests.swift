@@ -1,6 +1,7 @@
 import Testing
 @testable import NeuralNet
 import ArenaSupport
+import CKernels
 
 /// Fast kernels (sgemm, im2col + sgemm over NHWC) against the naive references.
 @Suite struct KernelTests {
@@ -103,12 +104,19 @@ import ArenaSupport
         let conv = Conv2D(inChannels: c, outChannels: 2, kernel: k, stride: s, inHeight: h, inWidth: w, weightOffset: 0)
         var generator = SeededGenerator(seed: UInt64(h * w), stream: "patch-bytes")
         let bytes = (0..<(batch * c * h * w)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-        var fast = [Float](repeating: .nan, count: conv.colCount(batch: batch)), loop = fast
+        var loop = [Float](repeating: .nan, count: conv.colCount(batch: batch))
         bytes.withUnsafeBufferPointer { x in
-            fast.withUnsafeMutableBufferPointer { conv.im2col(observations: x.base, batch: batch, col: $0.baseAddress!) }
             loop.withUnsafeMutableBufferPointer { conv.im2colLoop(observations: x.base, batch: batch, col: $0.baseAddress!) }
         }
-        #expect(fast == loop)
+        defer { _ = arena_optimizer_use_path(-1) }
+        for level in Int32(0)...2 {  // every vector path this CPU has (levels beyond it take its best)
+            _ = arena_optimizer_use_path(level)
+            var fast = [Float](repeating: .nan, count: conv.colCount(batch: batch))
+            bytes.withUnsafeBufferPointer { x in
+                fast.withUnsafeMutableBufferPointer { conv.im2col(observations: x.base, batch: batch, col: $0.baseAddress!) }
+            }
+            #expect(fast == loop, "vector level \(level)")
+        }
         #expect(loop.contains(255) || loop.contains { $0 > 200 })
     }
 

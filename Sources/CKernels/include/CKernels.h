@@ -47,8 +47,9 @@ void arena_round_to_bf16(const float *in, float *out, long count);
 /// Which path the functions below take on this CPU: "avx512f", "avx2" or "plain".
 const char *arena_optimizer_path(void);
 
-/// For tests: makes the functions below take path `level` (0 plain, 1 AVX2, 2 AVX-512F), or the
-/// best this CPU has when `level` is negative or beyond it; returns the level now in use.
+/// For tests: makes the functions below and arena_patches_u8 take path `level` (0 plain, 1 AVX2,
+/// 2 AVX-512F), or the best this CPU has when `level` is negative or beyond it; returns the level
+/// now in use.
 int arena_optimizer_use_path(int level);
 
 /// One Adam step (PyTorch's formula) over `count` parameters: g' = g * gradientScale (stored
