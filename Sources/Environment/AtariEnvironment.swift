@@ -111,7 +111,9 @@ public final class AtariEnvironment {
     }
 
     /// One agent step: the action for `frameSkip` frames (fewer if the game ends or the cap is
-    /// reached), rewards summed, the last two frames max-pooled and resized.
+    /// reached), rewards summed, the last two frames max-pooled and resized. When the step loses
+    /// a life and `fireOnLifeLoss` holds, FIRE follows for another `frameSkip` frames within the
+    /// same step (its reward counts in the step's).
     @inline(__always)
     public func step(_ action: Int) -> StepResult {
         precondition(action >= 0 && action < arcade.actionCount,
@@ -129,11 +131,24 @@ public final class AtariEnvironment {
             if last || i == skip - 2 { capture() }
             if last { break }
         }
+        var lives = arcade.lives
+        let lifeLost = lives < lastLives
+        if lifeLost && !gameOver && preprocessing.fireOnLifeLoss, let fire = fireAction,
+           episodeFrames < preprocessing.maxEpisodeFrames {
+            // FIRE for one more agent step's frames, as at reset; the observation shows its end.
+            for _ in 0..<skip {
+                reward += arcade.act(fire)
+                episodeFrames += 1
+                frameObserver?(arcade)
+                capture()
+                gameOver = arcade.isGameOver
+                if gameOver || episodeFrames >= preprocessing.maxEpisodeFrames { break }
+            }
+            lives = arcade.lives
+        }
         episodeSteps += 1
         episodeReturn += Double(reward)
         makeObservation()
-        let lives = arcade.lives
-        let lifeLost = lives < lastLives
         lastLives = lives
         let truncated = !gameOver && episodeFrames >= preprocessing.maxEpisodeFrames
         let r = Double(reward)

@@ -13,12 +13,35 @@ public struct PreprocessingSettings: Codable, Equatable, Sendable {
     public var fireOnReset: Bool = true
     /// Report a lost life as the end of a *training* episode for learning (the game goes on).
     public var terminalOnLifeLoss: Bool = true
+    /// After a lost life (the game going on), press FIRE for one agent step in games whose
+    /// action 1 is FIRE, as at reset: the FIRE `wrap_deepmind` presses at every reset, which its
+    /// life-loss wrapper makes happen after every lost life in training. Records written before
+    /// this setting existed read as `false` (what those runs played).
+    public var fireOnLifeLoss: Bool = true
     /// Clip training rewards to [-1, 1] (scores are always reported unclipped).
     public var clipRewards: Bool = true
     /// Truncate (not terminate) an episode after this many emulator frames.
     public var maxEpisodeFrames: Int = 108_000
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case frameSkip, maxPoolLastTwoFrames, screenSize, noopMax, fireOnReset, terminalOnLifeLoss,
+             fireOnLifeLoss, clipRewards, maxEpisodeFrames
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        frameSkip = try c.decode(Int.self, forKey: .frameSkip)
+        maxPoolLastTwoFrames = try c.decode(Bool.self, forKey: .maxPoolLastTwoFrames)
+        screenSize = try c.decode(Int.self, forKey: .screenSize)
+        noopMax = try c.decode(Int.self, forKey: .noopMax)
+        fireOnReset = try c.decode(Bool.self, forKey: .fireOnReset)
+        terminalOnLifeLoss = try c.decode(Bool.self, forKey: .terminalOnLifeLoss)
+        fireOnLifeLoss = try c.decodeIfPresent(Bool.self, forKey: .fireOnLifeLoss) ?? false
+        clipRewards = try c.decode(Bool.self, forKey: .clipRewards)
+        maxEpisodeFrames = try c.decode(Int.self, forKey: .maxEpisodeFrames)
+    }
 
     public func validate() throws {
         func bad(_ s: String) throws { throw EnvironmentError(s) }
@@ -34,11 +57,12 @@ public struct PreprocessingSettings: Codable, Equatable, Sendable {
 public enum EvaluationProtocol: String, Codable, CaseIterable, Sendable, CustomStringConvertible {
     /// Mnih et al. 2015 (Nature): no sticky actions, minimal action set, 1-30 no-op starts,
     /// life loss ends training episodes, rewards clipped for learning, evaluation at epsilon 0.05
-    /// with episodes capped at 18,000 frames (5 minutes). FIRE at reset follows the widely used
-    /// `wrap_deepmind` wrappers (OpenAI Baselines, CleanRL).
+    /// with episodes capped at 18,000 frames (5 minutes). FIRE at reset and after every lost life
+    /// (training and evaluation alike) follows the widely used `wrap_deepmind` wrappers (OpenAI
+    /// Baselines, Stable-Baselines3, CleanRL), which press FIRE after every lost life in training.
     case nature2015
     /// Machado et al. 2018 (ALE v5 defaults): sticky actions 0.25, full action set, no life-loss
-    /// signal, no no-op starts, no FIRE at reset, 108,000-frame cap, evaluation at epsilon 0.001
+    /// signal, no no-op starts, no FIRE at reset or after a lost life, 108,000-frame cap, evaluation at epsilon 0.001
     /// as in Dopamine.
     case machado2018
 
@@ -51,6 +75,7 @@ public enum EvaluationProtocol: String, Codable, CaseIterable, Sendable, CustomS
             p.noopMax = 30
             p.fireOnReset = true
             p.terminalOnLifeLoss = true
+            p.fireOnLifeLoss = true
             p.clipRewards = true
             p.maxEpisodeFrames = 108_000
             return ProtocolSettings(name: rawValue,
@@ -61,6 +86,7 @@ public enum EvaluationProtocol: String, Codable, CaseIterable, Sendable, CustomS
             p.noopMax = 0
             p.fireOnReset = false
             p.terminalOnLifeLoss = false
+            p.fireOnLifeLoss = false
             p.clipRewards = true
             p.maxEpisodeFrames = 108_000
             return ProtocolSettings(name: rawValue,

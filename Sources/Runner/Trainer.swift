@@ -55,12 +55,16 @@ public final class Trainer {
     public let agentFactory: AgentFactory
     public let runDirectory: URL
     public let romDirectory: URL?
-    let protocolSettings: ProtocolSettings
+    /// The protocol's settings: this version's, or on resume the ones the run recorded when it
+    /// started if they differ only by a setting added since (`fireOnLifeLoss`, read as false).
+    private(set) var protocolSettings: ProtocolSettings
     /// The threads the agent learns on: the caller's offer, unless the run folder recorded
     /// another number when the run started (kept so a resumed run stays bit-exact).
     public private(set) var compute: ComputeResources
     /// Set when `compute` came from the run folder rather than from the caller.
     private var computeFromRecord = false
+    /// Set when `protocolSettings` came from the run folder (see `protocolSettings`).
+    private var protocolFromRecord = false
 
     public init(settings: RunSettings, agent: AgentFactory, runDirectory: URL, romDirectory: URL? = nil,
                 compute: ComputeResources = ComputeResources(threads: 1)) throws {
@@ -100,10 +104,17 @@ public final class Trainer {
             let existing = try RunRecord.read(from: configURL)
             var mine = settings, theirs = existing.run
             mine.budgetAgentSteps = 0; theirs.budgetAgentSteps = 0
-            guard mine == theirs, existing.protocolSettings == protocolSettings, existing.agentKind == agentFactory.kind,
+            var recordedProtocol = existing.protocolSettings
+            if recordedProtocol != protocolSettings && recordedProtocol.name == protocolSettings.name {
+                // A run started before FIRE after a lost life was a setting goes on without it.
+                recordedProtocol.preprocessing.fireOnLifeLoss = protocolSettings.preprocessing.fireOnLifeLoss
+                if recordedProtocol == protocolSettings { protocolFromRecord = true }
+            }
+            guard mine == theirs, recordedProtocol == protocolSettings, existing.agentKind == agentFactory.kind,
                   agentFactory.sameConfiguration(as: existing.agentConfig) else {
                 throw RunError("The run folder \(runDirectory.path) holds a run with a different configuration (game, agent settings, protocol or seed); resume it with the same settings, or train into another folder with --out.")
             }
+            if protocolFromRecord { protocolSettings = existing.protocolSettings }
             if let recorded = existing.threads, recorded >= 1 {
                 computeFromRecord = recorded != compute.threads
                 compute = ComputeResources(threads: recorded)
@@ -123,6 +134,9 @@ public final class Trainer {
         try prepareFolder()
         let why = computeFromRecord ? " as when this run started (kept on resume so the run stays bit-exact)" : ""
         hooks.log("Agent threads: \(compute.threads)\(why).")
+        if protocolFromRecord {
+            hooks.log("Protocol \(protocolSettings.name) as recorded when this run started (no FIRE after a lost life; this version's \(protocolSettings.name) presses it).")
+        }
         let session = try TrainingSession(trainer: self, hooks: hooks)
         defer { session.close() }
         while session.state.agentSteps < settings.budgetAgentSteps {

@@ -88,6 +88,36 @@ import TestSupport
         #expect(freeway.episodeFrames == 0)
     }
 
+    /// Breakout's ball waits for FIRE after every lost life. Played with NOOP only, the game ends
+    /// (five lives lost) when FIRE follows a lost life, and stands still after the first loss
+    /// when it does not.
+    @Test func fireAfterALostLifeRelaunchesTheBall() throws {
+        func noopsOnly(_ fire: Bool) throws -> (results: [StepResult], frames: Int) {
+            let env = try make("breakout", seed: 2) { $0.noopMax = 0; $0.fireOnLifeLoss = fire; $0.maxEpisodeFrames = 12_000 }
+            try env.reset()
+            var out: [StepResult] = []
+            var framesBefore = env.episodeFrames, lossFrames: [Int] = []
+            for _ in 0..<3_000 {
+                let r = env.step(0)
+                out.append(r)
+                if r.lifeLost { lossFrames.append(env.episodeFrames - framesBefore) }
+                framesBefore = env.episodeFrames
+                if r.episodeEnded { break }
+            }
+            return (out, lossFrames.first ?? 0)
+        }
+        let fired = try noopsOnly(true)
+        let last = try #require(fired.results.last)
+        #expect(last.terminated && last.lives == 0)
+        #expect(fired.results.filter(\.lifeLost).count == 5)
+        // The step that loses a life (the game going on) also plays FIRE's four frames.
+        #expect(fired.frames == 8)
+        let waiting = try noopsOnly(false)
+        #expect(waiting.results.filter(\.lifeLost).count == 1)
+        #expect(waiting.results.allSatisfy { !$0.terminated })
+        #expect(waiting.frames == 4)
+    }
+
     @Test func truncationAtTheFrameCapIsNotTermination() throws {
         let env = try make(seed: 5) { $0.maxEpisodeFrames = 400; $0.noopMax = 0; $0.fireOnReset = false }
         try env.reset()
@@ -118,8 +148,10 @@ import TestSupport
     }
 
     @Test func rewardsAreClippedForLearningOnly() throws {
-        // Breakout's bricks give up to 7 points: the score keeps them, learning sees 1.
-        let env = try make("breakout", seed: 7)
+        // Breakout's bricks give up to 7 points: the score keeps them, learning sees 1. (Random
+        // play reaches an upper row within the budget on this trajectory, without FIRE after a
+        // lost life.)
+        let env = try make("breakout", seed: 7) { $0.fireOnLifeLoss = false }
         try env.reset()
         var sawBig = false
         var rng = SeededGenerator(seed: 3)

@@ -46,6 +46,7 @@ private struct GymnasiumEpisode: Decodable {
         p.noopMax = 0           // gymnasium: noop_max=0
         p.fireOnReset = false   // AtariPreprocessing has no FIRE reset
         p.terminalOnLifeLoss = false
+        p.fireOnLifeLoss = false  // nor a FIRE after a lost life
         p.clipRewards = false
         let env = try AtariEnvironment(game: game, emulator: settings.emulator, preprocessing: p, seed: UInt64(episode.seed),
                                        romDirectory: testROMDirectory)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Environment
 
@@ -9,12 +10,33 @@ import Testing
         #expect(s.evalEpsilon == 0.05 && s.evalMaxEpisodeFrames == 18_000)
         let e = s.evaluationPreprocessing
         #expect(!e.terminalOnLifeLoss && !e.clipRewards && e.maxEpisodeFrames == 18_000)
+        // FIRE at reset and after a lost life, in training and evaluation alike.
+        #expect(s.preprocessing.fireOnReset && s.preprocessing.fireOnLifeLoss && e.fireOnReset && e.fireOnLifeLoss)
+    }
+
+    @Test func settingsRecordedBeforeFireOnLifeLossReadAsWithout() throws {
+        let now = EvaluationProtocol.nature2015.settings.preprocessing
+        let data = try JSONEncoder().encode(now)
+        #expect(try JSONDecoder().decode(PreprocessingSettings.self, from: data) == now)
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["fireOnLifeLoss"] as? Bool == true)
+        object["fireOnLifeLoss"] = nil
+        let old = try JSONDecoder().decode(PreprocessingSettings.self, from: try JSONSerialization.data(withJSONObject: object))
+        var expected = now
+        expected.fireOnLifeLoss = false
+        #expect(old == expected)
+        // Every other key stays required: a record missing one is not silently defaulted.
+        object["noopMax"] = nil
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(PreprocessingSettings.self, from: try JSONSerialization.data(withJSONObject: object))
+        }
     }
 
     @Test func machado2018() {
         let s = EvaluationProtocol.machado2018.settings
         #expect(s.emulator.stickyActionProbability == 0.25 && s.emulator.fullActionSpace)
         #expect(!s.preprocessing.terminalOnLifeLoss && s.preprocessing.noopMax == 0)
+        #expect(!s.preprocessing.fireOnReset && !s.preprocessing.fireOnLifeLoss)
         #expect(s.preprocessing.maxEpisodeFrames == 108_000 && s.evalMaxEpisodeFrames == 108_000)
     }
 

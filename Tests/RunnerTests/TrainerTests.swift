@@ -180,6 +180,43 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         } throws: { "\($0)".contains("holds a run with a different configuration") }
     }
 
+    /// A run recorded before FIRE after a lost life was a setting goes on without it (what it
+    /// played from its start); any other difference in the protocol's settings is refused.
+    @Test func aRunRecordedBeforeFireOnLifeLossResumesWithoutIt() throws {
+        let dir = try makeTemporaryDirectory("train-old-protocol")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var (s, c) = tinyRun(budget: 150)
+        s.evalEpisodes = 0
+        s.finalEvalEpisodes = 0
+        let factory = try DQNAgent.factory(name: s.agent, config: c)
+        try Trainer(settings: s, agent: factory, runDirectory: dir, romDirectory: testROMDirectory).run()
+        let configURL = dir.appendingPathComponent("config.json")
+        func editPreprocessing(_ edit: (inout [String: Any]) -> Void) throws {
+            var record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+            var settings = try #require(record["protocol_settings"] as? [String: Any])
+            var preprocessing = try #require(settings["preprocessing"] as? [String: Any])
+            edit(&preprocessing)
+            settings["preprocessing"] = preprocessing
+            record["protocol_settings"] = settings
+            try JSONSerialization.data(withJSONObject: record).write(to: configURL)
+        }
+        try editPreprocessing { $0["fireOnLifeLoss"] = nil }
+        s.budgetAgentSteps = 300
+        var logs: [String] = []
+        var hooks = TrainerHooks()
+        hooks.log = { logs.append($0) }
+        #expect(try Trainer(settings: s, agent: factory, runDirectory: dir, romDirectory: testROMDirectory).run(hooks: hooks) == .finished)
+        #expect(logs.contains { $0.contains("as recorded when this run started") })
+        let kept = try RunRecord.read(from: configURL)
+        #expect(!kept.protocolSettings.preprocessing.fireOnLifeLoss && kept.budgetAgentSteps == 300)
+
+        try editPreprocessing { $0["noopMax"] = 7 }
+        s.budgetAgentSteps = 450
+        #expect {
+            try Trainer(settings: s, agent: factory, runDirectory: dir, romDirectory: testROMDirectory).run()
+        } throws: { "\($0)".contains("holds a run with a different configuration") }
+    }
+
     @Test func aStartFromZeroDropsEventsOfAnAttemptThatNeverCheckpointed() throws {
         let dir = try makeTemporaryDirectory("train-stale")
         defer { try? FileManager.default.removeItem(at: dir) }
