@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Every learning run behind the README's results and agents/README.md's recipe table, one after
-# another through `arena sweep` (one `arena train` process per game and seed):
-#   1. the Adam-epsilon A/B on Pong (issue "learning", point 1): agents/candidates/cpu-fast-adam-eps1e-8.json
-#      against agents/dqn-cpu-fast.json, 500k agent steps (2M frames) per seed, seeds 1-2;
-#   2. the same candidate with bf16 GEMMs (precision bf16, issue "speed"): fp32 against bf16 at the
-#      same budget and seeds, skipped with a note on a CPU without AVX512_BF16;
-#   3. the bf16 candidate extended to 4M frames (the same run folders go on; a larger budget
-#      extends a run) with a third seed: the recipe runs of issue "learning", point 3;
-#   4. the runs of the earlier sessions: Pong with dqn-cpu-fast at 4M frames (seeds 1-2), then
-#      Breakout at 10M frames (seed 1).
+# another (one `arena train` process per game and seed). The recipe is
+# agents/candidates/cpu-fast-adam-eps1e-8-bf16.json (Adam epsilon 1e-8, bf16 GEMMs); on a CPU
+# without AVX512_BF16 its fp32 twin agents/candidates/cpu-fast-adam-eps1e-8.json instead.
+#   1. Pong, 2M frames (500k agent steps), seeds 1-2: bf16 against fp32 at equal budget (issue
+#      "speed"; the fp32 runs of earlier sessions are in agents/README.md, step 5 repeats them);
+#   2. Pong, 4M frames, seeds 1-3 in OUT/4m: copies of step 1's folders carried on (a larger
+#      budget extends a run) and a third seed (issue "learning", point 3);
+#   3. Breakout, 1M frames, seed 1, with and without FIRE after a lost life (issue "learning",
+#      point 1): this version in OUT/breakout-fire, the version before nature2015 pressed it
+#      (commit d00e601, built in OUT/.nofire, or ARENA_NOFIRE) in OUT/breakout-nofire;
+#   4. Breakout, 10M frames, seed 1 in OUT/10m: a copy of step 3's FIRE run carried on;
+#   5. the fp32 recipe on Pong at 2M frames, seeds 1-2 (the earlier sessions' folders were lost).
 #
 #   scripts/learning-runs.sh [OUT]      (default: results)
 #
 # Each run resumes from its newest checkpoint and finished runs are skipped, so running this
 # again after an interruption (or on a fresh machine, from nothing) carries on where it stopped.
 # Runs take one to several hours on 2 cores: start it with nohup, outside the work tree, e.g.
-#   nohup nice -n 19 scripts/learning-runs.sh /work/runs/v3 > /work/runs/v3.log 2>&1 &
+#   nohup nice -n 19 scripts/learning-runs.sh /work/runs/v4 >> /work/runs/v4.log 2>&1 &
 # and follow it with `arena sweep status --out OUT` or `tensorboard --logdir OUT`.
 # ARENA names another arena binary (a copy, so rebuilding the work tree does not touch the runs);
 # copy the AtariArena_Environment.resources folder from .build/release beside it, or the copy
@@ -39,25 +42,52 @@ stop() {
 trap stop TERM INT
 sweep() { "$arena" sweep "$@" & child=$!; wait "$child"; child=""; }
 
-# The bf16 runs first (the fp32 ones of step 1 were measured by an earlier session and are
-# bit-reproducible: two lanes give the same bits in this version).
+fp32=agents/candidates/cpu-fast-adam-eps1e-8.json
 if grep -qw avx512_bf16 /proc/cpuinfo; then
-  sweep --games pong --seeds 2 --agent agents/candidates/cpu-fast-adam-eps1e-8-bf16.json --frames 2000000 --out "$out"
-  # 4M frames in $out/4m: seeds 1-2 carry on from a copy of their finished 2M-frame folder (a
-  # sweep skips a complete folder, `arena train` with a larger budget extends it), seed 3 starts.
-  bf16=agents/candidates/cpu-fast-adam-eps1e-8-bf16.json
-  for seed in 1 2; do
-    from="$out/pong/cpu-fast-adam-eps1e-8-bf16/$seed" to="$out/4m/pong/cpu-fast-adam-eps1e-8-bf16/$seed"
-    if [ ! -e "$to" ]; then
-      mkdir -p "$(dirname "$to")" && cp -a "$from" "$to.partial" && rm -f "$to.partial/.lock" && mv "$to.partial" "$to"
-    fi
-    "$arena" train --game pong --agent "$bf16" --seed "$seed" --frames 4000000 --out "$out/4m" & child=$!
-    wait "$child"; child=""
-  done
-  sweep --games pong --seeds 3 --agent "$bf16" --frames 4000000 --out "$out/4m"
+  recipe=agents/candidates/cpu-fast-adam-eps1e-8-bf16.json
 else
-  echo "learning-runs: this CPU has no AVX512_BF16; the bf16 candidate runs are skipped" >&2
+  echo "learning-runs: this CPU has no AVX512_BF16; the fp32 recipe runs instead of the bf16 one" >&2
+  recipe=$fp32
 fi
-sweep --games pong --seeds 2 --agent agents/candidates/cpu-fast-adam-eps1e-8.json --frames 2000000 --out "$out"
-sweep --games pong --seeds 2 --agent agents/dqn-cpu-fast.json --frames 4000000 --out "$out"
-sweep --games breakout --seeds 1 --agent agents/dqn-cpu-fast.json --frames 10000000 --out "$out"
+name=$(basename "$recipe" .json)
+
+# train BINARY GAME SEED FRAMES OUT: one run (resumes; a finished run with this budget is left as is).
+train() {
+  "$1" train --game "$2" --agent "$recipe" --seed "$3" --frames "$4" --out "$5" & child=$!
+  wait "$child"; child=""
+}
+# carry FROM TO: TO starts as a copy of the finished run folder FROM (once), to be extended.
+carry() {
+  if [ ! -e "$2" ]; then
+    [ -f "$1/evaluation.json" ] || { echo "learning-runs: $1 has not finished; cannot carry it on" >&2; exit 1; }
+    mkdir -p "$(dirname "$2")" && cp -a "$1" "$2.partial" && rm -f "$2.partial/.lock" && mv "$2.partial" "$2"
+  fi
+}
+
+# 1. Pong at 2M frames.
+sweep --games pong --seeds 2 --agent "$recipe" --frames 2000000 --out "$out"
+
+# 2. Pong at 4M frames (a sweep skips a complete folder; `arena train` with a larger budget extends it).
+for seed in 1 2; do
+  carry "$out/pong/$name/$seed" "$out/4m/pong/$name/$seed"
+  train "$arena" pong "$seed" 4000000 "$out/4m"
+done
+train "$arena" pong 3 4000000 "$out/4m"
+
+# 3. Breakout at 1M frames, FIRE after a lost life or not.
+train "$arena" breakout 1 1000000 "$out/breakout-fire"
+nofire="${ARENA_NOFIRE:-}"
+if [ -z "$nofire" ]; then
+  src="$out/.nofire"
+  [ -d "$src" ] || git worktree add --detach "$src" d00e601
+  (cd "$src" && swift build -c release --product arena >/dev/null)
+  nofire="$src/.build/release/arena"
+fi
+train "$nofire" breakout 1 1000000 "$out/breakout-nofire"
+
+# 4. Breakout at 10M frames.
+carry "$out/breakout-fire/breakout/$name/1" "$out/10m/breakout/$name/1"
+train "$arena" breakout 1 10000000 "$out/10m"
+
+# 5. The fp32 recipe on Pong at 2M frames (skipped where it is the recipe: step 1 ran it).
+[ "$recipe" = "$fp32" ] || sweep --games pong --seeds 2 --agent "$fp32" --frames 2000000 --out "$out"
