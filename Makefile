@@ -7,7 +7,7 @@ SLURM := scripts/slurm-test-cluster.sh
 # Tests run optimized with @testable imports enabled.
 TESTFLAGS := -c release -Xswiftc -enable-testing
 
-.PHONY: setup build run test bench bench-pytorch
+.PHONY: setup build run test bench bench-pytorch bench-onednn
 
 setup:
 	@./scripts/setup.sh
@@ -56,3 +56,11 @@ bench-pytorch: build
 	env -u OPENBLAS_CORETYPE $(ARENA) bench agent --replay-transitions 0 --pytorch .build/pytorch-plain.json
 	$(TORCH_VENV)/bin/python Benchmarks/pytorch_reference.py --dueling --double > .build/pytorch-dueling-double.json
 	env -u OPENBLAS_CORETYPE $(ARENA) bench agent --replay-transitions 0 --dueling --double --pytorch .build/pytorch-dueling-double.json
+
+# oneDNN (Debian's libdnnl) on the Nature network's passes, one thread, batch 32 and 16, fp32 and
+# bf16 (BENCHMARKS.md, "oneDNN on AVX-512"); beside it, our own passes (`bench agent --layers`).
+bench-onednn: build
+	@./scripts/setup.sh libdnnl-dev
+	g++ -O2 -o .build/onednn_conv Benchmarks/onednn_conv.cpp -ldnnl
+	for p in fp32 $$(grep -qw avx512_bf16 /proc/cpuinfo && echo bf16); do for n in 32 16; do env -u OPENBLAS_CORETYPE OMP_NUM_THREADS=1 .build/onednn_conv $$n $$p; done; done
+	for p in fp32 $$(grep -qw avx512_bf16 /proc/cpuinfo && echo bf16); do env -u OPENBLAS_CORETYPE $(ARENA) bench agent --layers --precision $$p --replay-transitions 0; done
