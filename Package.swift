@@ -38,7 +38,7 @@ let package = Package(
 
         // Seeded generators, atomic files, checksums, shared errors: what every module uses.
         .target(name: "ArenaSupport", dependencies: ["COpenSSL"]),
-        .target(name: "Environment", dependencies: ["CALE", "ArenaSupport"], resources: [.copy("Resources")]),
+        .target(name: "Environment", dependencies: ["CALE", "ArenaSupport"], exclude: ["Resources"]),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "CKernels", "ArenaSupport"]),
         .target(name: "Agent", dependencies: ["NeuralNet", "Environment", "ArenaSupport"]),
         // No NeuralNet: the runner knows agents only through ArenaAgent and AgentFactory.

@@ -20,9 +20,9 @@
 # Runs take one to several hours on 2 cores: start it with nohup, outside the work tree, e.g.
 #   nohup nice -n 19 scripts/learning-runs.sh /work/runs/v4 >> /work/runs/v4.log 2>&1 &
 # and follow it with `arena sweep status --out OUT` or `tensorboard --logdir OUT`.
-# ARENA names another arena binary (a copy, so rebuilding the work tree does not touch the runs);
-# copy the AtariArena_Environment.resources folder from .build/release beside it, or the copy
-# stops at its first game lookup (it finds the bundle beside itself or at its build path).
+# ARENA names another arena binary (a copy, so rebuilding the work tree does not touch the runs).
+# A copy of a version before the reference table was compiled in needs the
+# AtariArena_Environment.resources folder of its .build/release beside it.
 # To stop everything with checkpoints: `kill -TERM <this script's pid>`; it passes the signal to
 # the running sweep, which lets its run checkpoint, and then stops without starting the next one.
 # Edit this file only while it is not running (bash reads a running script as it goes), or

@@ -14,6 +14,13 @@ private func csvRows() throws -> [[String]] {
 }
 
 @Suite struct GamesCatalogTests {
+    @Test func theCompiledInTableIsTheCSVFile() throws {
+        let url = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/Environment/Resources/atari57.csv")
+        #expect(GameCatalog.atari57CSV == (try String(contentsOf: url, encoding: .utf8)))
+    }
+
     @Test func referenceTableHas57GamesWithHumanAboveRandom() {
         let games = GameCatalog.atari57
         #expect(games.count == 57)

@@ -2,8 +2,8 @@ import Foundation
 
 /// The games ALE 0.12.1 supports and the reference scores of the Atari-57 benchmark.
 ///
-/// Reference scores come from the bundled `Resources/atari57.csv` (a copy of the project's
-/// hand-checked reference table; see `Resources/SOURCES.md`):
+/// Reference scores come from `Resources/atari57.csv` (a copy of the project's hand-checked
+/// reference table, compiled in as `atari57CSV`; see `Resources/SOURCES.md`):
 /// - `random` and `human`: DeepMind's DQN Zoo, `dqn_zoo/atari_data.py` (`_ATARI_DATA`):
 ///   no-op starts (1-30 NOOPs), episodes capped at 108,000 frames; the post-2015 57-game
 ///   human table, not the Nature paper's own 49-game one. Cross-checked against Dopamine,
@@ -165,13 +165,9 @@ public enum GameCatalog {
         }
     }
 
-    /// Reads the bundled `atari57.csv` (header `game,title,random,human,dqn_nature`).
+    /// Reads the compiled-in copy of `atari57.csv` (header `game,title,random,human,dqn_nature`).
     static func bundledReferenceTable() throws -> [String: ReferenceRow] {
-        guard let url = Bundle.module.url(forResource: "atari57", withExtension: "csv", subdirectory: "Resources")
-            ?? Bundle.module.url(forResource: "atari57", withExtension: "csv") else {
-            throw ReferenceTableError.unreadable(path: "atari57.csv", reason: "it is missing from the Environment bundle")
-        }
-        return try loadReferenceTable(csv: url)
+        try parseReferenceTable(atari57CSV, path: "atari57.csv (compiled in)")
     }
 
     /// Reads a reference-score table from a CSV file: see `parseReferenceTable`.
