@@ -65,7 +65,7 @@ public struct LocalSweep {
         let slots = DispatchSemaphore(value: jobs)
         let group = DispatchGroup()
         let toRun = tasks.indices.filter { i in
-            if RunFolders.completion(of: URL(fileURLWithPath: tasks[i].runFolder)).isComplete {
+            if plan.completion(of: tasks[i]).isComplete {
                 state.outcomes[i] = .alreadyComplete
                 return false
             }
@@ -130,7 +130,7 @@ public struct LocalSweep {
             let folder = URL(fileURLWithPath: task.runFolder)
             let log = folder.appendingPathComponent(logName).path
             var st = SweepTaskStatus(task: task, arrayJobID: nil, index: i, state: .pending, detail: "not started", log: log)
-            switch RunFolders.completion(of: folder) {
+            switch plan.completion(of: task) {
             case .complete:
                 st.state = .completed; st.detail = "run folder complete"
             case let .incomplete(reason):
@@ -182,7 +182,7 @@ public struct LocalSweep {
                 record(.failed(reason: "killed by signal \(status)", log: logURL.path))
             } else if status != 0 {
                 record(.failed(reason: "exit status \(status)", log: logURL.path))
-            } else if case let .incomplete(reason) = RunFolders.completion(of: folder) {
+            } else if case let .incomplete(reason) = self.plan.completion(of: task) {
                 record(.failed(reason: "exited 0 but the run is not complete: \(reason)", log: logURL.path))
             } else {
                 record(.completed)

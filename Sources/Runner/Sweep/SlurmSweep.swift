@@ -238,7 +238,7 @@ public struct SlurmSweep {
     /// Writes scripts and task lists for the tasks whose run folder is not complete, submits
     /// them, and writes sweep.json. With nothing left to run it returns a record with no arrays.
     public func submit(name: String? = nil, workingDirectory: String = FileManager.default.currentDirectoryPath) throws -> SweepRecord {
-        let pending = plan.tasks.filter { !RunFolders.completion(of: URL(fileURLWithPath: $0.runFolder)).isComplete }
+        let pending = plan.tasks.filter { !plan.completion(of: $0).isComplete }
         let stamp = Self.timestamp()
         let folder = Self.sweepsFolder(resultsRoot: plan.resultsRoot) + "/" + (name ?? "\(stamp)-\(plan.agentName)-\(ProcessInfo.processInfo.processIdentifier)")
         var record = SweepRecord(backend: "slurm", plan: plan, resources: resources, arrays: [], submittedAt: stamp, folder: folder)
@@ -326,7 +326,7 @@ public struct SlurmSweep {
             for (i, task) in array.tasks.enumerated() {
                 let key = "\(array.jobID ?? "")_\(i)"
                 let log = record.logPath(array: array, index: i)
-                let completion = RunFolders.completion(of: URL(fileURLWithPath: task.runFolder))
+                let completion = record.plan.completion(of: task)
                 var st = SweepTaskStatus(task: task, arrayJobID: array.jobID, index: i, state: .unknown, detail: "", log: log)
                 if completion.isComplete {
                     st.state = .completed; st.detail = "run folder complete"

@@ -1,3 +1,4 @@
+import Environment
 import Foundation
 
 /// One (game, seed) of a sweep: one process, one run folder.
@@ -130,6 +131,23 @@ public struct SweepPlan: Equatable, Codable, Sendable {
         self.frames = frames
         self.resultsRoot = URL(fileURLWithPath: resultsRoot).standardizedFileURL.path
         self.command = command
+    }
+
+    /// Whether a task's run folder is complete for THIS plan: a run that finished at a smaller
+    /// budget than the plan's frames is incomplete here, so the sweep runs it, and `arena train`
+    /// with the larger budget extends it (frames count in agent steps at the run's own
+    /// protocol's frame skip).
+    public func completion(of task: SweepTask) -> RunCompletion {
+        let folder = URL(fileURLWithPath: task.runFolder)
+        guard FileManager.default.fileExists(atPath: folder.path) else { return .incomplete(reason: "not started") }
+        let run: ComparedRun
+        do { run = try RunFolders.load(folder) } catch { return .incomplete(reason: "\(error)") }
+        let frameSkip = EvaluationProtocol(rawValue: run.protocolName)?.settings.preprocessing.frameSkip ?? 4
+        let wanted = max(1, frames / frameSkip)
+        if run.completion.isComplete, let budget = run.budgetAgentSteps, budget < wanted {
+            return .incomplete(reason: "finished at its budget of \(budget) agent steps, below this sweep's \(wanted) (running the sweep extends it)")
+        }
+        return run.completion
     }
 
     /// Tasks in game-major order (all seeds of the first game first).

@@ -178,10 +178,11 @@ struct SlurmTests {
         }
     }
 
+    /// A finished run at the budget of `plan`'s 4,000 frames (1,000 agent steps).
     func writeCompleteRun(_ t: SweepTask) throws {
         try FileManager.default.createDirectory(atPath: t.runFolder, withIntermediateDirectories: true)
-        try Data(#"{"game":"\#(t.game)","budget_agent_steps":10,"protocol":"nature2015"}"#.utf8).write(to: URL(fileURLWithPath: t.runFolder + "/config.json"))
-        try Data(#"{"kind":"iteration","iteration":0,"agent_steps":10}"#.utf8 + [10]).write(to: URL(fileURLWithPath: t.runFolder + "/metrics.jsonl"))
+        try Data(#"{"game":"\#(t.game)","budget_agent_steps":1000,"protocol":"nature2015"}"#.utf8).write(to: URL(fileURLWithPath: t.runFolder + "/config.json"))
+        try Data(#"{"kind":"iteration","iteration":0,"agent_steps":1000}"#.utf8 + [10]).write(to: URL(fileURLWithPath: t.runFolder + "/metrics.jsonl"))
         try Data(#"{"mean":1.0}"#.utf8).write(to: URL(fileURLWithPath: t.runFolder + "/evaluation.json"))
     }
 }

@@ -14,7 +14,7 @@ struct TempFolder {
 }
 
 /// A fake `arena train`: parses the same flags, writes a complete run folder (config.json with a
-/// budget of 10 agent steps, one iteration row reaching it, evaluation.json), and appends
+/// budget of frames / 4 agent steps, one iteration row reaching it, evaluation.json), and appends
 /// "game seed" to <out>/invocations.txt. Game `failgame` fails with exit status 3 after printing
 /// "boom" on stderr; `sleepgame` sleeps 30 s; `savegame` sleeps 30 s but answers SIGTERM by
 /// "saving" for 2 s (a file `saved` in its run folder), as `arena train` writes a checkpoint;
@@ -44,11 +44,12 @@ enum FakeTrainer {
       sleepgame) : > "$D/ready"; sleep 30 ;;
       savegame) trap ': > "$D/saving"; sleep 2; echo saved > "$D/saved"; exit 143' TERM; : > "$D/ready"; sleep 30 & wait $! ;;
     esac
-    printf '{"game":"%s","agent":"%s","seed":%s,"protocol":"nature2015","budget_agent_steps":10}\n' "$G" "$NAME" "$S" > "$D/config.json"
+    B=$((N / 4))
+    printf '{"game":"%s","agent":"%s","seed":%s,"protocol":"nature2015","budget_agent_steps":%s}\n' "$G" "$NAME" "$S" "$B" > "$D/config.json"
     if [ "$G" = halfgame ]; then
-      printf '{"kind":"iteration","iteration":0,"agent_steps":5,"eval_mean_return":1.0}\n' > "$D/metrics.jsonl"
+      printf '{"kind":"iteration","iteration":0,"agent_steps":%s,"eval_mean_return":1.0}\n' $((B / 2)) > "$D/metrics.jsonl"
     else
-      printf '{"kind":"iteration","iteration":0,"agent_steps":10,"eval_mean_return":1.5}\n' > "$D/metrics.jsonl"
+      printf '{"kind":"iteration","iteration":0,"agent_steps":%s,"eval_mean_return":1.5}\n' "$B" > "$D/metrics.jsonl"
     fi
     printf '{"game":"%s","protocol":"nature2015","agent":"%s","seed":%s,"mean":%s.5}\n' "$G" "$NAME" "$S" "$S" > "$D/evaluation.json"
     exit 0

@@ -76,6 +76,31 @@ struct SweepPlanTests {
         #expect(FakeTrainer.invocations(results).count == 10)
     }
 
+    @Test("local: a finished run with a smaller budget than the sweep's is run again (extended), not skipped")
+    func localExtendsShorterRuns() throws {
+        let tmp = try TempFolder("sweep-extend")
+        defer { tmp.cleanup() }
+        let (script, agent) = try FakeTrainer.install(in: tmp.url)
+        let results = tmp.path + "/results"
+        func plan(_ frames: Int) -> SweepPlan {
+            SweepPlan(games: ["pong"], seeds: [1], agentFile: agent, frames: frames, resultsRoot: results,
+                      command: .arenaTrain(executable: script))
+        }
+        #expect(LocalSweep(plan: plan(100), jobs: 1).run(progress: { _ in }).completed == 1)
+        #expect(LocalSweep(plan: plan(100), jobs: 1).run(progress: { _ in }).skipped == 1)
+        let longer = plan(400)
+        guard case let .incomplete(reason) = longer.completion(of: longer.tasks[0]) else {
+            Issue.record("a run that finished at 25 agent steps counts as complete for a 100-step sweep"); return
+        }
+        #expect(reason == "finished at its budget of 25 agent steps, below this sweep's 100 (running the sweep extends it)")
+        #expect(LocalSweep.status(longer).map(\.state) == [.failed])
+        let extended = LocalSweep(plan: longer, jobs: 1).run(progress: { _ in })
+        #expect(extended.completed == 1 && extended.skipped == 0)
+        #expect(FakeTrainer.invocations(results) == ["pong 1", "pong 1"])
+        // A sweep with a smaller budget than the run's finds it complete.
+        #expect(plan(200).completion(of: plan(200).tasks[0]) == .complete)
+    }
+
     @Test("local status from run folders: completed, running (lock held), failed (stopped), pending")
     func localStatus() throws {
         let tmp = try TempFolder("sweep-status")
