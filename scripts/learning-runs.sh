@@ -67,7 +67,8 @@ carry() {
 # 1. Pong at 2M frames.
 sweep --games pong --seeds 2 --agent "$recipe" --frames 2000000 --out "$out"
 
-# 2. Pong at 4M frames (a sweep skips a complete folder; `arena train` with a larger budget extends it).
+# 2. Pong at 4M frames: copies of the 2M folders carried on (`arena train` with a larger budget
+#    extends a run), so that the 2M folders stay as they finished.
 for seed in 1 2; do
   carry "$out/pong/$name/$seed" "$out/4m/pong/$name/$seed"
   train "$arena" pong "$seed" 4000000 "$out/4m"
