@@ -62,8 +62,8 @@ public enum EvaluationProtocol: String, Codable, CaseIterable, Sendable, CustomS
     /// Baselines, Stable-Baselines3, CleanRL), which press FIRE after every lost life in training.
     case nature2015
     /// Machado et al. 2018 (ALE v5 defaults): sticky actions 0.25, full action set, no life-loss
-    /// signal, no no-op starts, no FIRE at reset or after a lost life, 108,000-frame cap, evaluation at epsilon 0.001
-    /// as in Dopamine.
+    /// signal, no no-op starts, no FIRE at reset or after a lost life, 108,000-frame cap,
+    /// evaluation at epsilon 0.001 as in Dopamine.
     case machado2018
 
     public var description: String { rawValue }

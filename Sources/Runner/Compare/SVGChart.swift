@@ -93,16 +93,20 @@ public enum SVGChart {
     /// Learning curves of every run of `game`: evaluation mean return against agent steps (solid),
     /// and the training episodes' mean return per iteration (dashed, same colour) where the
     /// metrics have it: the gap between the two is what exploration and the evaluation's own
-    /// epsilon and episode cap cost.
+    /// epsilon and episode cap cost. One colour per group; when only one group ran the game, one
+    /// colour per seed instead, so its seeds can be told apart.
     public static func learningCurves(_ comparison: Comparison, game: String) -> String {
         var series: [Series] = []
-        for (k, g) in comparison.groups.enumerated() {
-            for r in g.runs.filter({ $0.game == game }).sorted(by: { $0.seed < $1.seed }) where !r.curve.isEmpty {
-                series.append(Series(label: "\(g.key.label) seed \(r.seed)", color: color(k),
+        let groups = comparison.groups.filter { g in g.runs.contains { $0.game == game && !$0.curve.isEmpty } }
+        for (k, g) in groups.enumerated() {
+            let runs = g.runs.filter { $0.game == game && !$0.curve.isEmpty }.sorted { $0.seed < $1.seed }
+            for (i, r) in runs.enumerated() {
+                let shade = color(groups.count == 1 ? i : k)
+                series.append(Series(label: "\(g.key.label) seed \(r.seed)", color: shade,
                                      points: r.curve.map { (Double($0.agentSteps), $0.evalMeanReturn) }))
                 let training = r.curve.compactMap { p in p.trainMeanReturn.map { (x: Double(p.agentSteps), y: $0) } }
                 if !training.isEmpty {
-                    series.append(Series(label: "\(g.key.label) seed \(r.seed), training episodes", color: color(k),
+                    series.append(Series(label: "\(g.key.label) seed \(r.seed), training episodes", color: shade,
                                          points: training, dashed: true))
                 }
             }

@@ -233,6 +233,13 @@ struct CompareReportTests {
         #expect(lines.filter { $0.contains("stroke-dasharray") }.count == 3)
         for seed in 1...3 { #expect(curves.contains("dqn-a (nature2015) seed \(seed), training episodes")) }
         #expect(!curves.contains("seed 4"))
+        // One group ran Breakout: each seed has its own colour, shared by its two curves.
+        let strokes = lines.map { $0.components(separatedBy: "stroke=\"")[1].prefix(7) }
+        #expect(Set(strokes).count == 3 && strokes[0] == strokes[1] && strokes[2] == strokes[3])
+        // Pong ran in two groups: one colour per group.
+        let pong = try String(contentsOf: out.appendingPathComponent("charts/learning-curves-pong.svg"), encoding: .utf8)
+        let pongStrokes = Set(pong.components(separatedBy: "<polyline").dropFirst().map { $0.components(separatedBy: "stroke=\"")[1].prefix(7) })
+        #expect(pongStrokes.count == 2)
     }
 
     static func expectWellFormedXML(_ data: Data, _ name: String) throws {
