@@ -1,7 +1,7 @@
 // Where an update's time goes: every pass (each layer's forward, weight gradient and input
 // gradient, patch building, the loss, bf16 weight packing, the gradient norm, the optimizer step
-// with clipping) with its FLOPs and wall time. Off in training (a nil profile costs one branch per pass); `arena bench agent
-// --layers` turns it on for one-lane updates.
+// with clipping) with its FLOPs and wall time. Off in training (a nil profile costs one branch
+// per pass); `arena bench agent --layers` turns it on for one-lane updates.
 
 import Dispatch
 
