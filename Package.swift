@@ -35,11 +35,16 @@ let package = Package(
         // Our own CPU kernels in C (bf16 GEMM with AVX512_BF16), compiled for baseline x86-64
         // with per-function targets and chosen at run time. Only NeuralNet's BLAS seam calls them.
         .target(name: "CKernels", path: "Sources/CKernels"),
+        // C++ shim over Debian's oneDNN (libdnnl-dev): the convolutions of the `onednn` kernels
+        // setting. oneDNN picks its kernels for the CPU at run time. Only NeuralNet's OneDNN.swift
+        // calls it.
+        .target(name: "CDNN", path: "Sources/CDNN",
+                linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
 
         // Seeded generators, atomic files, checksums, shared errors: what every module uses.
         .target(name: "ArenaSupport", dependencies: ["COpenSSL"]),
         .target(name: "Environment", dependencies: ["CALE", "ArenaSupport"], exclude: ["Resources"]),
-        .target(name: "NeuralNet", dependencies: ["CBLAS", "CKernels", "ArenaSupport"]),
+        .target(name: "NeuralNet", dependencies: ["CBLAS", "CKernels", "CDNN", "ArenaSupport"]),
         .target(name: "Agent", dependencies: ["NeuralNet", "Environment", "ArenaSupport"]),
         // No NeuralNet: the runner knows agents only through ArenaAgent and AgentFactory.
         .target(name: "Runner", dependencies: ["Agent", "Environment", "ArenaSupport", "CZlib"]),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up of everything AtariArena needs on Debian 12:
-#   1. Debian packages (compilers' helpers, OpenBLAS, zlib),
+#   1. Debian packages (compilers' helpers, OpenBLAS, oneDNN, zlib),
 #   2. ALE 0.12.1 built from the ale-py source distribution on PyPI (sha256-pinned),
 #      installed under /usr/local with a pkg-config file,
 #   3. the ROMs from that same distribution, copied into roms/ and checked against roms/MD5SUMS.
@@ -13,7 +13,7 @@ PREFIX=${ALE_PREFIX:-/usr/local}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${ARENA_CACHE:-$ROOT/.cache}
 ROM_DIR=${ARENA_ROM_DIR:-$ROOT/roms}
-PACKAGES=(cmake ninja-build g++ zlib1g-dev libssl-dev pkg-config libopenblas-dev python3-pip)
+PACKAGES=(cmake ninja-build g++ zlib1g-dev libssl-dev pkg-config libopenblas-dev libdnnl-dev python3-pip)
 [ "$#" -gt 0 ] && PACKAGES+=("$@")   # extra Debian packages asked for by the caller
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -64,7 +64,7 @@ public final class DQNAgent: ActionValueAgent {
                                optimizer: config.optimizerConfig, loss: config.lossKind,
                                batchSize: config.batchSize, doubleDQN: config.doubleDQN,
                                gradientClipNorm: config.gradientClipNorm > 0 ? Float(config.gradientClipNorm) : nil,
-                               lanes: learnerLanes, precision: config.precision, seed: seed)
+                               lanes: learnerLanes, precision: config.precision, kernels: config.kernels, seed: seed)
         try self.init(config: config, learner: learner, frameSize: 84 * 84, seed: seed, name: name)
     }
 
@@ -285,6 +285,10 @@ public final class DQNAgent: ActionValueAgent {
         c.evalEpsilon = epsilon
         c.replayCapacity = max(c.batchSize * 4, 1_000)
         c.warmupSteps = min(c.warmupSteps, c.replayCapacity)
+        // It only acts, and acting is fp32 on our kernels whatever the training numerics: so an
+        // agent trained in bf16 or with oneDNN evaluates on a CPU that has neither.
+        c.precision = .fp32
+        c.kernels = .arena
         return try DQNAgent(config: c, actionCount: actionCount, seed: seed, name: name)
     }
 

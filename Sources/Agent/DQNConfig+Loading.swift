@@ -33,6 +33,7 @@ extension DQNConfig {
         need(p.betaSteps >= 0, "prioritized.betaSteps must be at least 0, got \(p.betaSteps)")
         need(p.epsilon > 0 && p.epsilon.isFinite, "prioritized.epsilon must be a positive number, got \(p.epsilon)")
         if let reason = precision.unsupportedReason { out.append(reason.prefix(1).lowercased() + reason.dropFirst().dropLast()) }
+        if let reason = kernels.unsupportedReason { out.append(reason.prefix(1).lowercased() + reason.dropFirst().dropLast()) }
         need(gradientClipNorm >= 0 && gradientClipNorm.isFinite,
              "gradientClipNorm must be 0 (off) or a positive number, got \(gradientClipNorm)")
         return out

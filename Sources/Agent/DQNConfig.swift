@@ -57,12 +57,19 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     /// acting and evaluation run in fp32). Not in Nature (fp32). Default fp32: bf16 becomes a
     /// preset's choice only once Pong runs show it learns as well (agents/README.md).
     public var precision: Precision = .fp32
+    /// What runs the update's convolutions: "arena" (ours: patch matrices and GEMMs) or "onednn"
+    /// (oneDNN's convolution primitives, Debian's libdnnl; with `precision` bf16, in bf16). The
+    /// fully connected layers, the optimizer and acting are ours either way. Not in Nature
+    /// (ours). Default arena; a preset names onednn where measurement says it is faster
+    /// (BENCHMARKS.md: on AVX-512 CPUs).
+    public var kernels: Kernels = .arena
 
     public init() {}
 
     static let keys = ["gamma", "nStep", "batchSize", "replayCapacity", "warmupSteps", "updatePeriod",
                        "targetUpdatePeriod", "epsilonStart", "epsilonEnd", "epsilonDecaySteps", "evalEpsilon",
-                       "optimizer", "loss", "doubleDQN", "dueling", "prioritized", "gradientClipNorm", "stackDepth", "precision"]
+                       "optimizer", "loss", "doubleDQN", "dueling", "prioritized", "gradientClipNorm", "stackDepth", "precision",
+                       "kernels"]
 
     public init(from decoder: Decoder) throws {
         try StrictDecoding.rejectUnknownKeys(decoder, known: Self.keys, object: "DQN configuration")
@@ -91,6 +98,11 @@ public struct DQNConfig: Codable, Equatable, Sendable {
             throw ConfigurationError("Unknown precision '\(rawPrecision)' at 'precision'. Use one of: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         self.precision = precision
+        let rawKernels = try StrictDecoding.value(c, "kernels", d.kernels.rawValue)
+        guard let kernels = Kernels(rawValue: rawKernels) else {
+            throw ConfigurationError("Unknown kernels '\(rawKernels)' at 'kernels'. Use one of: \(Kernels.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        self.kernels = kernels
     }
 
     /// Epsilon at agent step `step` of training: epsilonStart through warm-up, then linear to

@@ -90,6 +90,8 @@ public final class QLearner {
     /// How the update's GEMMs multiply (fp32, or bf16 products with fp32 accumulation). Acting
     /// always runs in fp32.
     public let precision: Precision
+    /// What runs the update's convolutions (ours, or oneDNN's). Acting always uses ours.
+    public let kernels: Kernels
     /// Optimizer steps taken so far.
     public private(set) var updateCount = 0
 
@@ -136,14 +138,16 @@ public final class QLearner {
 
     public convenience init(network: QNetworkConfig, optimizer: OptimizerConfig = .nature2015,
                             loss: LossKind = .huber, batchSize: Int = 32, doubleDQN: Bool = false,
-                            gradientClipNorm: Float? = nil, lanes: Int = 1, precision: Precision = .fp32, seed: UInt64) {
+                            gradientClipNorm: Float? = nil, lanes: Int = 1, precision: Precision = .fp32,
+                            kernels: Kernels = .arena, seed: UInt64) {
         self.init(network: network, shape: .nature, optimizer: optimizer, loss: loss, batchSize: batchSize,
-                  doubleDQN: doubleDQN, gradientClipNorm: gradientClipNorm, lanes: lanes, precision: precision, seed: seed)
+                  doubleDQN: doubleDQN, gradientClipNorm: gradientClipNorm, lanes: lanes, precision: precision,
+                  kernels: kernels, seed: seed)
     }
 
     init(network: QNetworkConfig, shape: NetworkShape, optimizer: OptimizerConfig, loss: LossKind,
          batchSize: Int, doubleDQN: Bool, gradientClipNorm: Float?, lanes: Int = 1, precision: Precision = .fp32,
-         seed: UInt64) {
+         kernels: Kernels = .arena, seed: UInt64) {
         precondition(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
         BLAS.useOneThread()
         precondition(lanes >= 1, "an update runs in at least 1 lane, got \(lanes)")
@@ -157,22 +161,38 @@ public final class QLearner {
         self.gradientClipNorm = gradientClipNorm
         precondition(precision.isSupported, precision.unsupportedReason ?? "")
         self.precision = precision
+        precondition(kernels.unsupportedReason == nil, kernels.unsupportedReason ?? "")
+        self.kernels = kernels
         net = QNetwork(config: network, shape: shape)
         online = FloatArena(count: net.parameterCount)
         target = FloatArena(count: net.parameterCount)
         gradients = FloatArena(count: net.parameterCount)
         moment1 = FloatArena(count: net.parameterCount)
         moment2 = FloatArena(count: net.parameterCount)
-        // Double DQN runs the online network over s and s' as one batch of 2N.
-        train = NetworkWorkspace(network: net, capacity: doubleDQN ? 2 * batchSize : batchSize, withGradients: true)
-        act = NetworkWorkspace(network: net, capacity: 1, withGradients: false)
         let lanes = min(lanes, batchSize)
         self.lanes = lanes
+        // With oneDNN, the workspaces that run updates get handles (one per lane: a handle is used
+        // by one thread), their primitives built now for the batch sizes each lane will see.
+        let net = self.net
+        func handles(pieces: [Int]) -> OneDNNConvolutions? {
+            guard kernels == .onednn else { return nil }
+            do {
+                let dnn = try OneDNNConvolutions(network: net, precision: precision, withGradients: true)
+                for m in Set(pieces.filter { $0 > 0 }.flatMap { doubleDQN ? [$0, 2 * $0] : [$0] }) { try dnn.prepare(batch: m) }
+                return dnn
+            } catch { preconditionFailure("kernels 'onednn': \(error)") }
+        }
+        // Double DQN runs the online network over s and s' as one batch of 2N.
+        train = NetworkWorkspace(network: net, capacity: doubleDQN ? 2 * batchSize : batchSize, withGradients: true,
+                                 oneDNN: lanes == 1 ? handles(pieces: [batchSize]) : nil)
+        act = NetworkWorkspace(network: net, capacity: 1, withGradients: false)
         workerThread = WorkerThread(parts: max(lanes, 2))
         let laneCapacity = (batchSize + lanes - 1) / lanes * (doubleDQN ? 2 : 1)
-        let net = self.net
         laneWorkspaces = lanes >= 2
-            ? (0..<lanes).map { _ in NetworkWorkspace(network: net, capacity: laneCapacity, withGradients: true) } : []
+            ? (0..<lanes).map { part in
+                NetworkWorkspace(network: net, capacity: laneCapacity, withGradients: true,
+                                 oneDNN: handles(pieces: [piece(part, of: batchSize, parts: lanes).count]))
+            } : []
         laneGradients = FloatArena(count: lanes >= 2 ? (lanes - 1) * net.parameterCount : 0)
         sampleStats = FloatArena(count: 2 * batchSize)
         scratch = FloatArena(count: 2 * batchSize * network.actions)
@@ -443,11 +463,12 @@ public final class QLearner {
             // backward), and with Double DQN on s' too, in the same pass (rows m..<2m).
             let profile = self.profile
             net.forward(parameters: x.targetParameters, patchWeights: x.targetPatchWeights, observations: next, batch: m,
-                        workspace: w, base: ws, worker: worker, profile: profile, precision: precision, packed: targetPacked)
+                        workspace: w, base: ws, worker: worker, profile: profile, precision: precision, packed: targetPacked,
+                        kernels: kernels)
             (x.scratch + lo * a).update(from: ws + w.q, count: m * a)
             net.forward(parameters: x.parameters, patchWeights: x.patchWeights, observations: obs, batch: m,
                         moreObservations: doubleDQN ? next : nil, moreCount: m, workspace: w, base: ws, worker: worker,
-                        profile: profile, precision: precision, packed: onlinePacked)
+                        profile: profile, precision: precision, packed: onlinePacked, kernels: kernels)
             if doubleDQN { (x.scratch + n * a + lo * a).update(from: ws + w.q + m * a, count: m * a) }
             // 3. TD errors, loss and dL/dQ.
             let q = ws + w.q, dq = ws + w.dq
@@ -472,7 +493,7 @@ public final class QLearner {
             // 4. Backward, writing every parameter's gradient (no zeroing pass).
             net.backward(parameters: x.parameters, patchWeights: x.patchWeights, gradients: g, observations: obs, batch: m,
                          workspace: w, base: ws, worker: worker, profile: profile, precision: precision, accumulate: false,
-                         packed: onlinePacked)
+                         packed: onlinePacked, kernels: kernels)
         }
     }
 

@@ -157,16 +157,20 @@ struct NetworkWorkspace {
     let hidden: [Int], dHidden: [Int]
     /// q [N, A], dq [N, A]; dueling: value [N], advantage [N, A] and their gradients.
     let q: Int, dq: Int, value: Int, advantage: Int, dValue: Int, dAdvantage: Int
+    /// For passes with the `onednn` kernels: the convolutions' oneDNN handles.
+    let oneDNN: OneDNNConvolutions?
 
-    init(network: QNetwork, capacity: Int, withGradients: Bool) {
+    init(network: QNetwork, capacity: Int, withGradients: Bool, oneDNN: OneDNNConvolutions? = nil) {
         precondition(capacity >= 1, "workspace capacity must be at least 1, got \(capacity)")
         self.network = network
         self.capacity = capacity
+        self.oneDNN = oneDNN
         var total = 0
         func take(_ n: Int) -> Int { defer { total += (n + 15) / 16 * 16 }; return total }  // 64-byte aligned
         func takeGrad(_ n: Int) -> Int { withGradients ? take(n) : -1 }
         // conv1's patch matrix is built and consumed a few samples at a time (it stays in L2);
-        // the others are kept whole for the backward pass.
+        // the others are kept whole for the backward pass. (oneDNN needs none, but a workspace
+        // with oneDNN handles also serves passes with our kernels.)
         col = network.convs.enumerated().map { i, conv in
             take(conv.colCount(batch: i == 0 ? min(capacity, QNetwork.conv1ChunkSamples) : capacity))
         }
@@ -220,10 +224,38 @@ extension QNetwork {
                  observations: UnsafePointer<UInt8>, batch firstCount: Int,
                  moreObservations: UnsafePointer<UInt8>? = nil, moreCount: Int = 0,
                  workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil,
-                 profile: PassProfile? = nil, precision: Precision = .fp32, packed: PackedLinearWeights? = nil) {
+                 profile: PassProfile? = nil, precision: Precision = .fp32, packed: PackedLinearWeights? = nil,
+                 kernels: Kernels = .arena) {
         let batch = firstCount + (moreObservations == nil ? 0 : moreCount)
         precondition(firstCount >= 1 && batch <= w.capacity,
                      "batch must be in 1...\(w.capacity) (the workspace capacity), got \(batch)")
+        if kernels == .onednn {
+            guard let dnn = w.oneDNN else { preconditionFailure("the onednn kernels need a workspace with oneDNN handles") }
+            let c1 = convs[0]
+            timed(profile, "conv1 forward (oneDNN, frames widened)", flops: c1.gemmFlops(batch: batch)) {
+                dnn.forwardFrames(observations, batch: firstCount, more: moreObservations, moreCount: moreCount, parameters: p,
+                                  output: ws + w.act[0])
+            }
+            for i in 1..<convs.count {
+                timed(profile, "conv\(i + 1) forward (oneDNN)", flops: convs[i].gemmFlops(batch: batch)) {
+                    dnn.forward(i, input: ws + w.act[i - 1], batch: batch, parameters: p, output: ws + w.act[i])
+                }
+            }
+        } else {
+            convForward(parameters: p, patchWeights: pw, observations: observations, batch: firstCount,
+                        moreObservations: moreObservations, moreCount: moreCount, workspace: w, base: ws, worker: worker,
+                        profile: profile, precision: precision)
+        }
+        headForward(parameters: p, batch: batch, workspace: w, base: ws, profile: profile, precision: precision, packed: packed)
+    }
+
+    /// The convolutions of `forward` with our kernels: patch matrices and GEMMs.
+    private func convForward(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
+                             observations: UnsafePointer<UInt8>, batch firstCount: Int,
+                             moreObservations: UnsafePointer<UInt8>?, moreCount: Int,
+                             workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread?,
+                             profile: PassProfile?, precision: Precision) {
+        let batch = firstCount + (moreObservations == nil ? 0 : moreCount)
         // conv1 reads the uint8 observations directly, a chunk of samples at a time; the 1/255
         // scaling rides on the GEMM's alpha.
         let c1 = convs[0]
@@ -254,6 +286,12 @@ extension QNetwork {
                                  bias: p + convs[i].biasOffset, output: ws + w.act[i], relu: true, precision: precision)
             }
         }
+    }
+
+    /// From the last conv's activations to q: flatten, the fully connected layers, the dueling combine.
+    private func headForward(parameters p: UnsafePointer<Float>, batch: Int, workspace w: NetworkWorkspace,
+                             base ws: UnsafeMutablePointer<Float>, profile: PassProfile?, precision: Precision,
+                             packed: PackedLinearWeights?) {
         let last = convs[convs.count - 1]
         timed(profile, "flatten (copy)") {
             Activations.nhwcToFlat(ws + w.act[convs.count - 1], channels: last.outChannels, batch: batch,
@@ -290,8 +328,9 @@ extension QNetwork {
                   gradients g: UnsafeMutablePointer<Float>, observations: UnsafePointer<UInt8>, batch: Int,
                   workspace w: NetworkWorkspace, base ws: UnsafeMutablePointer<Float>, worker: WorkerThread? = nil,
                   profile: PassProfile? = nil, precision: Precision = .fp32, accumulate: Bool = true,
-                  packed: PackedLinearWeights? = nil) {
+                  packed: PackedLinearWeights? = nil, kernels: Kernels = .arena) {
         precondition(w.dq >= 0, "backward needs a workspace built with gradients")
+        precondition(kernels == .arena || w.oneDNN != nil, "the onednn kernels need a workspace with oneDNN handles")
         // (linearBack's own `accumulate` is about the input gradient.)
         let accumulateParameters = accumulate
         let hiddenCount = batch * shape.hidden
@@ -334,7 +373,17 @@ extension QNetwork {
         for i in stride(from: lastIndex, through: 0, by: -1) {
             let conv = convs[i]
             reluBack("conv\(i + 1) relu backward", output: w.act[i], gradient: w.dAct[i], count: conv.outputCount(batch: batch))
-            if i == 0 {
+            if kernels == .onednn, let dnn = w.oneDNN {
+                timed(profile, "conv\(i + 1) weight gradient (oneDNN)", flops: conv.gemmFlops(batch: batch)) {
+                    dnn.weightGradient(i, input: i == 0 ? UnsafeRawPointer(observations) : UnsafeRawPointer(ws + w.act[i - 1]),
+                                       batch: batch, dOutput: ws + w.dAct[i], gradients: g, accumulate: accumulate)
+                }
+                if i > 0 {
+                    timed(profile, "conv\(i + 1) input gradient (oneDNN)", flops: conv.gemmFlops(batch: batch)) {
+                        dnn.inputGradient(i, batch: batch, dOutput: ws + w.dAct[i], parameters: p, dInput: ws + w.dAct[i - 1])
+                    }
+                }
+            } else if i == 0 {
                 // conv1's patch order is OIHW: accumulate straight into the gradient buffer,
                 // rebuilding its patch matrix chunk by chunk from the observations.
                 var start = 0

@@ -14,6 +14,10 @@ extension Precision: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 
+extension Kernels: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
 /// A game id as ALE names it (`pong`, `montezuma_revenge`), checked against the catalog in
 /// `validate()` so a misspelling gets the closest ids as suggestions.
 struct GameArgument: ExpressibleByArgument {

@@ -36,6 +36,8 @@ struct BenchAgentCommand: ParsableCommand {
     var pytorch: String?
     @Option(help: "How the update's GEMMs multiply: fp32 (OpenBLAS) or bf16 (bf16 products, fp32 accumulation; needs AVX512_BF16).")
     var precision: Precision = .fp32
+    @Option(help: "What runs the update's convolutions: arena (ours: patch matrices and GEMMs) or onednn (oneDNN's primitives, libdnnl).")
+    var kernels: Kernels = .arena
     @Option(help: "Transitions written into a replay memory to measure its resident size (0: skip; about 7 GB at 1M).")
     var replayTransitions: Int = 1_000_000
 
@@ -45,6 +47,7 @@ struct BenchAgentCommand: ParsableCommand {
         guard updates >= 1, acts >= 1 else { throw ValidationError("--updates and --acts must be at least 1.") }
         guard (1...256).contains(actions) else { throw ValidationError("--actions must be between 1 and 256, got \(actions).") }
         if let reason = precision.unsupportedReason { throw ValidationError("--precision: " + reason) }
+        if let reason = kernels.unsupportedReason { throw ValidationError("--kernels: " + reason) }
     }
 
     func run() throws {
@@ -58,7 +61,7 @@ struct BenchAgentCommand: ParsableCommand {
         }
         var result = AgentBenchmark.run(threads: threads, lanes: lanes ?? threads, updates: updates, acts: acts,
                                         network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double,
-                                        precision: precision)
+                                        precision: precision, kernels: kernels)
         if let reference {
             result.compare(with: reference.update_ms, actUs: reference.act_us, source: "PyTorch \(reference.torch), measured")
         }
@@ -73,7 +76,7 @@ struct BenchAgentCommand: ParsableCommand {
         }
         if layers {
             print(AgentBenchmark.passTable(network: QNetworkConfig(actions: actions, dueling: dueling), doubleDQN: double,
-                                           updates: max(5, min(updates, 30)), precision: precision))
+                                           updates: max(5, min(updates, 30)), precision: precision, kernels: kernels))
         }
         if json {
             let encoder = JSONEncoder()
@@ -127,6 +130,9 @@ struct AgentBenchResult: Codable {
     /// The update's GEMM precision (fp32 or bf16), whether this CPU has the bf16 path, and our bf16
     /// kernel's one-thread rate at 1536^3 (nil without AVX512_BF16: the path is never taken).
     var precision: String
+    /// What ran the convolutions (arena or onednn), and oneDNN's version when it did.
+    var kernels: String
+    var onednn_version: String?
     var bf16_supported: Bool
     var bf16_gemm_gflops_1thread: Double?
     /// The vector path of the optimizer step, gradient norm and lane sums: avx512f, avx2 or plain.
@@ -148,6 +154,7 @@ struct AgentBenchResult: Codable {
                 + (bf16_supported ? bf16_gemm_gflops_1thread.map { String(format: "available, %.0f GFLOP/s on one thread (1536^3)", $0) } ?? "available"
                                   : "not available on this CPU, never taken")
                 + "; optimizer step: \(optimizer_path)",
+            "convolutions: " + (kernels == "onednn" ? "oneDNN \(onednn_version ?? "")" : "ours (patch matrices and GEMMs)"),
             String(format: "update (batch %d%@%@): median %.2f ms (min %.2f, CPU %.2f ms), PyTorch %.1f ms -> %.2fx",
                    batch_size, dueling ? ", dueling" : "", double_dqn ? ", double" : "", update_ms, update_ms_min,
                    update_cpu_ms, pytorch_update_ms, speedup_update_vs_pytorch),
@@ -165,10 +172,11 @@ struct AgentBenchResult: Codable {
 
 enum AgentBenchmark {
     static func run(threads: Int, lanes: Int, updates: Int, acts: Int, network: QNetworkConfig, doubleDQN: Bool,
-                    precision: Precision = .fp32) -> AgentBenchResult {
+                    precision: Precision = .fp32, kernels: Kernels = .arena) -> AgentBenchResult {
         let batchSize = 32
         let learner = QLearner(network: network, optimizer: .nature2015, loss: .huber, batchSize: batchSize,
-                               doubleDQN: doubleDQN, gradientClipNorm: nil, lanes: lanes, precision: precision, seed: 1)
+                               doubleDQN: doubleDQN, gradientClipNorm: nil, lanes: lanes, precision: precision,
+                               kernels: kernels, seed: 1)
         // After building the learner (which makes OpenBLAS single-threaded): two lanes run as the
         // trainer runs them, OpenBLAS single-threaded; one lane measures OpenBLAS's own threads.
         BLAS.setThreads(learner.lanes >= 2 ? 1 : threads)
@@ -211,7 +219,8 @@ enum AgentBenchmark {
             pytorch_update_ms: 16.2, pytorch_act_us: 273,
             speedup_update_vs_pytorch: 16.2 / updateMs, speedup_act_vs_pytorch: 273 / actUs,
             replay_bytes_per_transition: nil, replay_resident_bytes_1m: nil,
-            precision: precision.rawValue, bf16_supported: BLAS.bf16Supported,
+            precision: precision.rawValue, kernels: kernels.rawValue,
+            onednn_version: kernels == .onednn ? OneDNN.version : nil, bf16_supported: BLAS.bf16Supported,
             bf16_gemm_gflops_1thread: BLAS.bf16Supported ? gemmRate(precision: .bf16) : nil, optimizer_path: BLAS.optimizerPath)
     }
 
@@ -277,11 +286,12 @@ enum AgentBenchmark {
     /// Every pass of a one-lane update (OpenBLAS on one thread): FLOPs, milliseconds per update
     /// (the median round of `updates` profiled updates), GFLOP/s, and the fraction of this
     /// machine's one-thread sgemm rate measured in the same run.
-    static func passTable(network: QNetworkConfig, doubleDQN: Bool, updates: Int, precision: Precision = .fp32) -> String {
+    static func passTable(network: QNetworkConfig, doubleDQN: Bool, updates: Int, precision: Precision = .fp32,
+                          kernels: Kernels = .arena) -> String {
         let batchSize = 32
         let learner = QLearner(network: network, optimizer: .adam(lr: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1.5e-4),
                                loss: .huber, batchSize: batchSize, doubleDQN: doubleDQN, gradientClipNorm: 10, lanes: 1,
-                               precision: precision, seed: 1)
+                               precision: precision, kernels: kernels, seed: 1)
         BLAS.setThreads(1)
         let batch = syntheticBatch(for: learner, actions: network.actions)
         // The rate of the GEMM the update uses (OpenBLAS's sgemm, or our bf16 kernel), on one thread.

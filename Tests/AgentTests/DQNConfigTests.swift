@@ -204,3 +204,43 @@ import NeuralNet
         }
     }
 }
+
+@Suite struct DQNKernelsSettingTests {
+    @Test func kernelsIsAKeyWithArenaAsDefaultAndUnknownValuesAreSentences() throws {
+        #expect(try DQNConfigTests.decode("{}").kernels == .arena)
+        #expect(try DQNConfigTests.decode(#"{"kernels": "onednn"}"#).kernels == .onednn)
+        let encoded = String(decoding: try JSONEncoder().encode(DQNConfig()), as: UTF8.self)
+        #expect(encoded.contains(#""kernels":"arena""#))
+        do {
+            _ = try DQNConfigTests.decode(#"{"kernels": "cudnn"}"#)
+            Issue.record("cudnn was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("'cudnn'") && error.description.contains("arena, onednn"), "\(error.description)")
+        }
+        var config = DQNConfig()
+        config.kernels = .onednn
+        try config.validate()  // the set-up installs libdnnl, so oneDNN runs here
+    }
+
+    /// A run recorded before the setting existed (no "kernels" key) is the same configuration as
+    /// today's default, so it resumes; one recorded with onednn is not an arena run.
+    @Test func aConfigurationRecordedWithoutTheKeyResumesAsArena() throws {
+        let config = DQNConfig()
+        let factory = DQNAgent.factory(name: "x", config: config)
+        guard case var .object(fields) = try JSONValue(encoding: config) else { Issue.record("not an object"); return }
+        fields.removeValue(forKey: "kernels")
+        #expect(factory.sameConfiguration(as: .object(fields)))
+        fields["kernels"] = .string("onednn")
+        #expect(!factory.sameConfiguration(as: .object(fields)))
+    }
+
+    /// Evaluation only acts, on our fp32 kernels: an agent trained with oneDNN in bf16 evaluates
+    /// with neither.
+    @Test func anEvaluationAgentActsOnOurFP32Kernels() throws {
+        var config = DQNConfig()
+        config.kernels = .onednn
+        if Precision.bf16.isSupported { config.precision = .bf16 }
+        let agent = try DQNAgent.evaluationAgent(config: config, actionCount: 3, epsilon: 0.05, seed: 1, name: "x")
+        #expect(agent.learner.kernels == .arena && agent.learner.precision == .fp32)
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+@testable import NeuralNet
+
+/// The `onednn` kernels: the update's convolutions through oneDNN. The set-up installs libdnnl,
+/// so it must be available here; its numbers must be our kernels' within rounding (fp32) or
+/// within bf16's error (bf16), deterministic for a lane count, and resumable bit-exactly.
+@Suite struct OneDNNTests {
+    @Test func oneDNNIsAvailableAndArenaKernelsAlwaysAre() {
+        #expect(Kernels.arena.unsupportedReason == nil)
+        #expect(Kernels.onednn.unsupportedReason == nil, "\(Kernels.onednn.unsupportedReason ?? "")")
+        #expect(OneDNN.version.hasPrefix("2."), "oneDNN \(OneDNN.version)")
+    }
+
+    static func learner(_ kernels: Kernels, precision: Precision = .fp32, shape: NetworkShape = smallShape,
+                        actions: Int = 3, dueling: Bool = true, double: Bool = true, batch: Int = 6, lanes: Int = 2,
+                        seed: UInt64 = 4) -> QLearner {
+        QLearner(network: QNetworkConfig(actions: actions, dueling: dueling), shape: shape, optimizer: .adam(lr: 1e-3),
+                 loss: .huber, batchSize: batch, doubleDQN: double, gradientClipNorm: 10, lanes: lanes,
+                 precision: precision, kernels: kernels, seed: seed)
+    }
+
+    /// The largest gap between two gradient vectors, tensor by tensor, relative to the tensor's
+    /// largest magnitude in `reference`.
+    static func worstRelativeGap(_ got: [Float], _ reference: [Float], tensors: [TensorSpec]) -> (Float, String) {
+        var worst: Float = 0, name = ""
+        for t in tensors {
+            let scale = max(reference[t.offset..<(t.offset + t.count)].map(abs).max() ?? 0, 1e-12)
+            for i in t.offset..<(t.offset + t.count) {
+                let gap = abs(got[i] - reference[i]) / scale
+                if gap > worst { worst = gap; name = t.name }
+            }
+        }
+        return (worst, name)
+    }
+
+    /// One update's loss, mean Q and every gradient (before the step), with oneDNN and with ours,
+    /// on the small shape (mixed strides, non-square input) and on the Nature network (conv1 on
+    /// 4x84x84 frames, the brgconv kernels), one lane and two (an odd batch: uneven lanes).
+    @Test(arguments: [(false, 1), (false, 2), (true, 1), (true, 2)])
+    func fp32GradientsAreOursWithinRounding(args: (nature: Bool, lanes: Int)) {
+        let shape = args.nature ? NetworkShape.nature : smallShape
+        let batchSize = args.nature ? 5 : 7
+        let ours = Self.learner(.arena, shape: shape, actions: 4, batch: batchSize, lanes: args.lanes)
+        let dnn = Self.learner(.onednn, shape: shape, actions: 4, batch: batchSize, lanes: args.lanes)
+        #expect(ours.parameters == dnn.parameters)
+        let batch = ours.makeBatch()
+        QLearnerTests.fill(batch, actions: 4, seed: 77)
+        let a = ours.measure(batch), b = dnn.measure(batch)
+        #expect(abs(a.loss - b.loss) <= 1e-5 * max(abs(a.loss), 1e-3), "loss \(b.loss) vs \(a.loss)")
+        #expect(abs(a.qMean - b.qMean) <= 1e-5 * max(abs(a.qMean), 1e-3), "mean Q \(b.qMean) vs \(a.qMean)")
+        let (gap, tensor) = Self.worstRelativeGap(dnn.lastGradients, ours.lastGradients, tensors: ours.tensors)
+        #expect(gap < 1e-4, "gradient of \(tensor) strays \(gap) (of its largest magnitude) from our kernels'")
+        #expect(ours.lastGradients.contains { $0 != 0 })
+    }
+
+    /// Per tensor, the L2 norm of the difference relative to the L2 norm of `reference`; the worst.
+    static func worstRelativeNorm(_ got: [Float], _ reference: [Float], tensors: [TensorSpec]) -> (Double, String) {
+        var worst = 0.0, name = ""
+        for t in tensors {
+            var difference = 0.0, norm = 0.0
+            for i in t.offset..<(t.offset + t.count) {
+                difference += Double(got[i] - reference[i]) * Double(got[i] - reference[i])
+                norm += Double(reference[i]) * Double(reference[i])
+            }
+            let gap = (difference / max(norm, 1e-30)).squareRoot()
+            if gap > worst { worst = gap; name = t.name }
+        }
+        return (worst, name)
+    }
+
+    /// bf16 through oneDNN against fp32 through ours: about as close as bf16 through our kernels
+    /// is (bf16 keeps 8 bits), and not identical (the bf16 path was taken).
+    @Test(.enabled(if: BLAS.bf16Supported, "needs a CPU with AVX512_BF16"))
+    func bf16GradientsTrackFP32AsOurBF16Does() {
+        let fp32 = Self.learner(.arena, shape: .nature, actions: 4, batch: 8, lanes: 2)
+        let oursBF16 = Self.learner(.arena, precision: .bf16, shape: .nature, actions: 4, batch: 8, lanes: 2)
+        let dnn = Self.learner(.onednn, precision: .bf16, shape: .nature, actions: 4, batch: 8, lanes: 2)
+        let batch = fp32.makeBatch()
+        QLearnerTests.fill(batch, actions: 4, seed: 78)
+        let a = fp32.measure(batch), b = dnn.measure(batch)
+        _ = oursBF16.measure(batch)
+        #expect(abs(a.loss - b.loss) <= 0.02 * max(abs(a.loss), 1e-3), "loss \(b.loss) vs \(a.loss)")
+        let (gap, tensor) = Self.worstRelativeNorm(dnn.lastGradients, fp32.lastGradients, tensors: fp32.tensors)
+        let (ourGap, ourTensor) = Self.worstRelativeNorm(oursBF16.lastGradients, fp32.lastGradients, tensors: fp32.tensors)
+        #expect(gap < max(2 * ourGap, 0.01),
+                "oneDNN's bf16 gradient of \(tensor) strays \(gap) from fp32's; our bf16's worst is \(ourGap) (\(ourTensor))")
+        #expect(gap > 0, "bf16 gave fp32's gradients bit for bit: the bf16 path was not taken")
+    }
+
+    @Test(arguments: Precision.allCases.filter(\.isSupported))
+    func aOneDNNLearnerIsDeterministicAndResumesBitExactly(precision: Precision) throws {
+        let a = Self.learner(.onednn, precision: precision), b = Self.learner(.onednn, precision: precision)
+        #expect(a.kernels == .onednn)
+        let batch = a.makeBatch()
+        for step in 0..<5 {
+            QLearnerTests.fill(batch, actions: 3, seed: UInt64(800 + step))
+            #expect(a.update(batch) == b.update(batch))
+            if step == 2 { a.syncTarget(); b.syncTarget() }
+        }
+        #expect(a.exportState() == b.exportState())
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("state.safetensors")
+        try a.saveState(to: url)
+        let c = Self.learner(.onednn, precision: precision, seed: 99)
+        try c.restoreState(from: url)
+        for step in 0..<3 {
+            QLearnerTests.fill(batch, actions: 3, seed: UInt64(900 + step))
+            #expect(a.update(batch) == c.update(batch))
+        }
+        #expect(a.exportState() == c.exportState())
+    }
+
+    /// Acting uses our kernels whatever the setting: a oneDNN learner's greedy Q-values are an
+    /// arena learner's, bit for bit, on the same parameters.
+    @Test func actingStaysOnOurKernels() {
+        let ours = Self.learner(.arena, shape: .nature, actions: 4, batch: 4, lanes: 1)
+        let dnn = Self.learner(.onednn, shape: .nature, actions: 4, batch: 4, lanes: 1)
+        let obs = randomBytes(3 * QLearner.observationBytes, seed: 5)
+        #expect(QLearnerTests.q(ours, obs, count: 3) == QLearnerTests.q(dnn, obs, count: 3))
+    }
+
+    @Test func learningThroughOneDNNReducesTheLoss() {
+        let learner = QLearner(network: QNetworkConfig(actions: 3), shape: smallShape, optimizer: .adam(lr: 3e-3), loss: .mse,
+                               batchSize: 6, doubleDQN: false, gradientClipNorm: nil, lanes: 1, kernels: .onednn, seed: 1)
+        let batch = learner.makeBatch()
+        QLearnerTests.fill(batch, actions: 3, seed: 21)
+        for i in 0..<6 { batch.discounts[i] = 0; batch.rewards[i] = Float(i % 3) }
+        let first = learner.update(batch).loss
+        var last = first
+        for _ in 0..<150 { last = learner.update(batch).loss }
+        #expect(last < first / 10, "loss went from \(first) to \(last)")
+    }
+}
