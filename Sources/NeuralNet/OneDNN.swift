@@ -73,7 +73,7 @@ final class OneDNNConvolutions {
 
     deinit { handles.forEach { arena_dnn_conv_destroy($0) } }
 
-    /// Builds layer i's primitives for batch size `n` now, so that the first update does not.
+    /// Builds every layer's primitives for batch size `n` now, so that the first update does not.
     func prepare(batch n: Int) throws {
         for h in handles where arena_dnn_conv_prepare(h, Int32(n)) != 0 {
             throw OneDNNError(description: String(cString: arena_dnn_conv_error(h)))

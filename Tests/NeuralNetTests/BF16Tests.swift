@@ -138,17 +138,4 @@ import Testing
         #expect(a.update(batch) == d.update(batch))
         #expect(a.exportState() == d.exportState())
     }
-
-    @Test(.enabled(if: BLAS.bf16Supported, "needs a CPU with AVX512_BF16"))
-    func learningInBF16ReducesTheLoss() {
-        let learner = QLearner(network: QNetworkConfig(actions: 3), shape: smallShape, optimizer: .adam(lr: 3e-3), loss: .mse,
-                               batchSize: 6, doubleDQN: false, gradientClipNorm: nil, lanes: 1, precision: .bf16, seed: 1)
-        let batch = learner.makeBatch()
-        QLearnerTests.fill(batch, actions: 3, seed: 21)
-        for i in 0..<6 { batch.discounts[i] = 0; batch.rewards[i] = Float(i % 3) }
-        let first = learner.update(batch).loss
-        var last = first
-        for _ in 0..<150 { last = learner.update(batch).loss }
-        #expect(last < first / 10, "loss went from \(first) to \(last)")
-    }
 }

@@ -121,9 +121,13 @@ import Testing
         #expect(QLearnerTests.q(ours, obs, count: 3) == QLearnerTests.q(dnn, obs, count: 3))
     }
 
-    @Test func learningThroughOneDNNReducesTheLoss() {
+    /// Every set of numerics this CPU runs (our kernels or oneDNN's, fp32 or bf16) learns: the loss
+    /// on a fixed batch falls tenfold.
+    @Test(arguments: Precision.allCases.filter(\.isSupported).flatMap { p in Kernels.allCases.map { (p, $0) } })
+    func learningReducesTheLossWithEveryNumerics(numerics: (Precision, Kernels)) {
         let learner = QLearner(network: QNetworkConfig(actions: 3), shape: smallShape, optimizer: .adam(lr: 3e-3), loss: .mse,
-                               batchSize: 6, doubleDQN: false, gradientClipNorm: nil, lanes: 1, kernels: .onednn, seed: 1)
+                               batchSize: 6, doubleDQN: false, gradientClipNorm: nil, lanes: 1, precision: numerics.0,
+                               kernels: numerics.1, seed: 1)
         let batch = learner.makeBatch()
         QLearnerTests.fill(batch, actions: 3, seed: 21)
         for i in 0..<6 { batch.discounts[i] = 0; batch.rewards[i] = Float(i % 3) }

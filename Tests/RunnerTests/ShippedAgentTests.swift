@@ -4,55 +4,60 @@ import NeuralNet
 @testable import Runner
 import TestSupport
 
-/// The trained Pong agent committed in agents/ works right after set-up: its files are what the
-/// README says, its best episode replays exactly, and its evaluation reproduces from the weights.
+/// The trained Pong agents committed in agents/ work right after set-up: their files are what the
+/// README says, their best episodes replay exactly, and their evaluations reproduce from the weights.
 ///
 /// Both tests are regression checks: what they compare against (evaluation.json, best.episode,
 /// the weights) was written by this project's own train, evaluate and export code, so they show
 /// that today's code agrees with the code that made the agent, not that either is right.
 @Suite struct ShippedAgentTests {
-    static let folder = packageRoot.appendingPathComponent("agents/pong-dqn-cpu-fast")
+    /// Each shipped agent with the least its evaluation mean is claimed to be in the README:
+    /// the first preset's 4M-frame run (far above random play, -20.7), the recipe's (+17.93 from
+    /// its F16 weights; its run's own evaluation was +18.00).
+    static let agents: [(folder: String, floor: Double)] = [("agents/pong-dqn-cpu-fast", -5.7), ("agents/pong-dqn-recipe", 17.9)]
 
-    static func summary() throws -> EvaluationSummary {
+    static func summary(_ folder: URL) throws -> EvaluationSummary {
         try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: folder.appendingPathComponent("evaluation.json")))
     }
 
-    @Test("regression check: the shipped agent's files, written by our own code, are small F16 weights and describe a Pong run")
-    func regressionCheckShippedFilesAreSmallHalfPrecisionAndDescribeAPongRun() throws {
-        let weights = Self.folder.appendingPathComponent("weights.safetensors")
+    @Test("regression check: the shipped agent's files, written by our own code, are small F16 weights and describe a Pong run",
+          arguments: agents)
+    func regressionCheckShippedFilesAreSmallHalfPrecisionAndDescribeAPongRun(agent: (folder: String, floor: Double)) throws {
+        let folder = packageRoot.appendingPathComponent(agent.folder)
+        let weights = folder.appendingPathComponent("weights.safetensors")
         let size = try #require(try FileManager.default.attributesOfItem(atPath: weights.path)[.size] as? Int)
         #expect(size < 8_000_000, "shipped weights must stay under 8 MB, got \(size) bytes")
         let file = try WeightsFile.read(from: weights)
         #expect(!file.tensors.isEmpty && file.tensors.allSatisfy { $0.dtype == "F16" })
         let config = try #require(try JSONSerialization.jsonObject(
-            with: Data(contentsOf: Self.folder.appendingPathComponent("config.json"))) as? [String: Any])
+            with: Data(contentsOf: folder.appendingPathComponent("config.json"))) as? [String: Any])
         #expect(config["game"] as? String == "pong")
-        let summary = try Self.summary()
+        let summary = try Self.summary(folder)
         #expect(summary.game == "pong" && summary.protocol == "nature2015" && summary.episodes.count == 30)
         #expect(summary.evalEpsilon == 0.05 && summary.maxEpisodeFrames == 18_000)
         let scores = summary.episodes.map(\.score)
         #expect(abs(summary.mean - scores.reduce(0, +) / 30) < 1e-9)
-        // What the README claims: far above random play (-20.7), short of the issue's +18.
-        let random = try #require(summary.random)
-        #expect(summary.mean > random + 15, "the shipped agent's evaluation mean is \(summary.mean)")
-        let best = try EpisodeFile.read(from: Self.folder.appendingPathComponent("best.episode"))
+        // What the README claims.
+        #expect(summary.mean >= agent.floor, "the shipped agent's evaluation mean is \(summary.mean), below \(agent.floor)")
+        let best = try EpisodeFile.read(from: folder.appendingPathComponent("best.episode"))
         #expect(best.finalScore == scores.max())
         #expect(best.game == "pong" && best.protocolName == "nature2015")
     }
 
     @Test("regression check: the shipped best episode replays and the shipped evaluation.json reproduces from the weights",
-          .arenaExecutable)
-    func regressionCheckBestEpisodeReplaysAndTheEvaluationReproduces() throws {
+          .arenaExecutable, arguments: agents)
+    func regressionCheckBestEpisodeReplaysAndTheEvaluationReproduces(agent: (folder: String, floor: Double)) throws {
+        let folder = packageRoot.appendingPathComponent(agent.folder)
         let cli = CLITests()
-        let replay = try cli.run(["replay", Self.folder.appendingPathComponent("best.episode").path])
+        let replay = try cli.run(["replay", folder.appendingPathComponent("best.episode").path])
         #expect(replay.status == 0, "stderr: \(replay.err)")
         #expect(replay.out.contains("final emulator state match"))
 
         // The first two episodes of the shipped evaluation, played again from the F16 weights
         // with the same seed: the same scores, lengths and frames. The value check rides along:
         // recording Q(s, a) must not change a single action.
-        let shipped = try Self.summary()
-        let eval = try cli.run(["evaluate", "--weights", Self.folder.appendingPathComponent("weights.safetensors").path,
+        let shipped = try Self.summary(folder)
+        let eval = try cli.run(["evaluate", "--weights", folder.appendingPathComponent("weights.safetensors").path,
                                 "--game", "pong", "--episodes", "2", "--seed", "\(shipped.seed)", "--value-check", "--json"])
         #expect(eval.status == 0, "stderr: \(eval.err)")
         let again = try JSONDecoder().decode(EvaluationSummary.self, from: Data(eval.out.utf8))
@@ -60,12 +65,12 @@ import TestSupport
 
         // A trained agent's values follow what it then collects: clearly correlated state by
         // state (an untrained network's are not), and within half a point of the realised
-        // discounted return on average. Both episodes end at the 18,000-frame cap, so each one's
-        // last 459 states (gamma 0.99) are left out.
+        // discounted return on average. An episode that ends at the 18,000-frame cap has its last
+        // 459 states (gamma 0.99) left out; one the agent finishes (21 points) has none left out.
         let check = try #require(again.valueCheck)
         #expect(check.gamma == 0.99 && check.horizon == 459)
         #expect(check.states + check.excludedStates == again.episodes.map(\.length).reduce(0, +))
-        #expect(check.episodes.count == 2 && check.excludedStates == 2 * 459)
+        #expect(check.episodes.count == 2 && check.excludedStates % 459 == 0 && check.excludedStates <= 2 * 459)
         #expect(try #require(check.correlation) > 0.4, "correlation \(String(describing: check.correlation))")
         #expect(abs(check.bias) < 0.5, "bias \(check.bias)")
     }
