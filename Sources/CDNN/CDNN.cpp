@@ -21,7 +21,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 // libgomp's (oneDNN's OpenMP runtime); sets the calling thread's team size for later regions.
@@ -47,9 +46,19 @@ struct Step {
     template <class PD> Step(const PD &pd, const primitive &p) : prim(p) {
         if (pd.scratchpad_desc().get_size() > 0) scratchpad = memory(pd.scratchpad_desc(), cpuEngine());
     }
-    void run(stream &s, std::unordered_map<int, memory> args) {
-        if (scratchpad) args.insert({DNNL_ARG_SCRATCHPAD, scratchpad});
-        prim.execute(s, args);
+    // Through the C API with the arguments on the stack: the C++ API's execute takes a hash map,
+    // which would allocate on every call of every training step.
+    struct Arg {
+        int key;
+        const memory &value;
+    };
+    void run(stream &s, std::initializer_list<Arg> args) {
+        dnnl_exec_arg_t list[8];
+        int count = 0;
+        for (const Arg &a : args) list[count++] = {a.key, a.value.get()};
+        if (scratchpad) list[count++] = {DNNL_ARG_SCRATCHPAD, scratchpad.get()};
+        const dnnl_status_t status = dnnl_primitive_execute(prim.get(), s.get(), count, list);
+        if (status != dnnl_success) throw dnnl::error(status, "a primitive failed to run");
     }
 };
 
