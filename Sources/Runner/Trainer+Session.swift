@@ -19,6 +19,8 @@ final class TrainingSession {
     private let clock = Stopwatch()
     private let wallAtStart: Double
     private var lastProgressStep: Int
+    /// `clock.seconds` when the newest checkpoint was written (0: none since the start or resume).
+    private var lastCheckpointTime = 0.0
 
     var settings: RunSettings { trainer.settings }
     var protocolSettings: ProtocolSettings { trainer.protocolSettings }
@@ -106,8 +108,21 @@ final class TrainingSession {
                 hooks.progress(snapshot(), false)
             }
             if hooks.shouldStop() { return .stopRequested }
+            if state.stepsInIteration < settings.iterationSteps && state.agentSteps < settings.budgetAgentSteps
+                && hooks.shouldCheckpoint(clock.seconds - lastCheckpointTime) {
+                try writeCheckpoint()
+                hooks.log("Checkpoint at \(state.agentSteps) agent steps (within iteration \(state.iteration)).")
+            }
         }
         return .finished
+    }
+
+    /// A checkpoint of the run as it stands (its wall time included), with the events flushed.
+    private func writeCheckpoint() throws {
+        state.wallSeconds = wall()
+        try trainer.checkpoint(store: store, state: &state, agent: agent, env: env)
+        try tb.flush()
+        lastCheckpointTime = clock.seconds
     }
 
     /// One agent step: the pending action in the environment, the outcome to the agent (which
@@ -143,11 +158,7 @@ final class TrainingSession {
 
     /// Checkpoints (unless the iteration's checkpoint was just written) and reports the stop.
     func stop(checkpoint: Bool) throws -> TrainingOutcome {
-        if checkpoint {
-            state.wallSeconds = wall()
-            try trainer.checkpoint(store: store, state: &state, agent: agent, env: env)
-            try tb.flush()
-        }
+        if checkpoint { try writeCheckpoint() }
         hooks.log("Stopped at \(state.agentSteps) agent steps with a checkpoint; run the same command again to resume.")
         return .stopped(agentSteps: state.agentSteps)
     }
@@ -240,6 +251,7 @@ final class TrainingSession {
         state.iterationReturns = []
         state.wallSeconds = wall()
         try trainer.checkpoint(store: store, state: &state, agent: agent, env: env)
+        lastCheckpointTime = clock.seconds
         hooks.progress(snapshot(), true)
     }
 

@@ -29,6 +29,11 @@ struct TrainerState: Codable {
 public struct TrainerHooks {
     /// Polled after every agent step; when true the trainer checkpoints and returns.
     public var shouldStop: () -> Bool = { false }
+    /// Polled after every agent step of a training phase; when true the trainer writes a
+    /// checkpoint there and goes on (besides the one at every iteration's end), so that a run
+    /// killed in a long iteration loses less. Given the seconds since the last checkpoint (or
+    /// since the run started or resumed). Checkpoints change nothing the run computes.
+    public var shouldCheckpoint: (_ secondsSinceCheckpoint: Double) -> Bool = { _ in false }
     /// Called about every `progressInterval` agent steps (`false`) and at every iteration's end (`true`).
     public var progress: (ProgressSnapshot, _ iterationFinished: Bool) -> Void = { _, _ in }
     /// Messages for the user (resume notices, warnings about damaged checkpoints).

@@ -40,6 +40,9 @@ struct TrainCommand: ParsableCommand {
     var finalEvalEpisodes: Int = 30
     @Option(help: "Complete checkpoints to keep.")
     var keepCheckpoints: Int = 2
+    @Option(help: ArgumentHelp("Also write a checkpoint within a training phase after this many minutes without one (0: only at iteration ends).",
+                               discussion: "A checkpoint is always written at the end of every iteration and on SIGINT/SIGTERM; this bounds what a SIGKILL or a lost machine costs. Checkpoints change nothing the run computes."))
+    var checkpointMinutes: Double = 10
     @Option(name: .customLong("set"), help: "Override an agent setting, key=value (repeatable), e.g. --set batchSize=64.")
     var overrides: [String] = []
     @Flag(help: "Plain progress lines even on a terminal.")
@@ -49,6 +52,9 @@ struct TrainCommand: ParsableCommand {
         if frames != nil && steps != nil { throw ValidationError("Give the budget with --frames or --steps, not both.") }
         if let frames, frames < 1 { throw ValidationError("--frames must be positive, got \(frames).") }
         if let steps, steps < 1 { throw ValidationError("--steps must be positive, got \(steps).") }
+        if !(checkpointMinutes >= 0) || !checkpointMinutes.isFinite {
+            throw ValidationError("--checkpoint-minutes must be 0 (only at iteration ends) or a positive number of minutes, got \(checkpointMinutes).")
+        }
         _ = try game.resolve()
     }
 
@@ -76,6 +82,8 @@ struct TrainCommand: ParsableCommand {
         let reporter = ProgressReporter(isTerminal: !plain && isatty(1) != 0)
         var hooks = TrainerHooks()
         hooks.shouldStop = { ShutdownSignal.requested }
+        let checkpointSeconds = checkpointMinutes * 60
+        if checkpointSeconds > 0 { hooks.shouldCheckpoint = { $0 >= checkpointSeconds } }
         hooks.log = { reporter.message($0) }
         hooks.progress = { snapshot, iterationDone in
             if iterationDone { reporter.iterationFinished(snapshot) } else { reporter.update(snapshot) }

@@ -51,6 +51,7 @@ extension Trait where Self == RequiresComponent {
             (["train", "--game", "pong", "--threads", "0"], "--threads must be between 1 and 256, got 0"),
             (["train", "--game", "pong", "--threads=-2"], "--threads must be between 1 and 256, got -2"),
             (["train", "--game", "pong", "--threads", "1000"], "--threads must be between 1 and 256, got 1000"),
+            (["train", "--game", "pong", "--checkpoint-minutes=-1"], "--checkpoint-minutes must be 0 (only at iteration ends) or a positive number of minutes, got -1.0"),
             (["train", "--game", "pong", "--set", "precision=fp8"], "Unknown precision 'fp8' at 'precision'. Use one of: fp32, bf16."),
             (["bench", "agent", "--precision", "fp16"], "'fp16' is invalid for '--precision <precision>'. Please provide one of 'fp32' and 'bf16'"),
             (["bench", "agent", "--lanes", "0"], "--lanes must be between 1 and 32"),

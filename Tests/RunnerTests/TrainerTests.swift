@@ -144,6 +144,40 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         #expect(ma == mb, "metrics differ: \(zip(ma, mb).filter { $0 != $1 }.prefix(2)) counts \(ma.count) vs \(mb.count)")
     }
 
+    @Test func checkpointsWithinAPhaseChangeNothingAndAreResumedFrom() throws {
+        let a = try makeTemporaryDirectory("train-a"), b = try makeTemporaryDirectory("train-b")
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let (s, c) = tinyRun()
+        try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: a, romDirectory: testROMDirectory).run()
+
+        // Asked for a checkpoint at steps 200 and 260 (within iteration 1); then stopped at 270,
+        // as SIGTERM would, and that stop's checkpoint lost, as if the process had been SIGKILLed.
+        var steps = 0
+        var offered: [Double] = []
+        var hooks = TrainerHooks()
+        hooks.progressInterval = 1
+        hooks.progress = { snap, _ in steps = snap.agentSteps }
+        hooks.shouldCheckpoint = { seconds in offered.append(seconds); return steps == 200 || steps == 260 }
+        hooks.shouldStop = { steps >= 270 }
+        var logs: [String] = []
+        hooks.log = { logs.append($0) }
+        let first = try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: b, romDirectory: testROMDirectory).run(hooks: hooks)
+        #expect(first == .stopped(agentSteps: 270))
+        #expect(logs.contains("Checkpoint at 200 agent steps (within iteration 1)."))
+        #expect(offered.allSatisfy { $0 >= 0 } && offered.count == 270 - 1 - 1, "offered \(offered.count) times")
+        let store = CheckpointStore(directory: b.appendingPathComponent("checkpoints"), keep: 2)
+        #expect(try store.latestValid()?.url.lastPathComponent == "ckpt-270")
+        try FileManager.default.removeItem(at: b.appendingPathComponent("checkpoints/ckpt-270"))
+        var resumeLogs: [String] = []
+        var resumeHooks = TrainerHooks()
+        resumeHooks.log = { resumeLogs.append($0) }
+        #expect(try Trainer(settings: s, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: b, romDirectory: testROMDirectory).run(hooks: resumeHooks) == .finished)
+        #expect(resumeLogs.contains { $0.contains("from checkpoint at 260") })
+        #expect(try fileBytes(a.appendingPathComponent("weights.safetensors")) == fileBytes(b.appendingPathComponent("weights.safetensors")))
+        let ma = try comparableMetrics(a), mb = try comparableMetrics(b)
+        #expect(ma == mb, "metrics differ: \(zip(ma, mb).filter { $0 != $1 }.prefix(2)) counts \(ma.count) vs \(mb.count)")
+    }
+
     @Test func aDamagedNewestCheckpointFallsBackToTheOneBefore() throws {
         let a = try makeTemporaryDirectory("train-a"), b = try makeTemporaryDirectory("train-b")
         defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
