@@ -271,14 +271,21 @@ long arena_bf16_packed_b_words(int n, int k) {
 }
 
 void arena_bf16_pack_b(int transB, int n, int k, const float *b, int ldb, uint32_t *packed) {
+    arena_bf16_pack_b_part(transB, n, k, b, ldb, packed, 0, 0, 1);
+}
+
+int arena_bf16_pack_b_part(int transB, int n, int k, const float *b, int ldb, uint32_t *packed,
+                           int first, int part, int parts) {
+    int block = first;
     for (int j0 = 0; j0 < n; j0 += NC) {
         const int nc = n - j0 < NC ? n - j0 : NC;
-        for (int p0 = 0; p0 < k; p0 += KC) {
+        for (int p0 = 0; p0 < k; p0 += KC, block++) {
             const int kc = k - p0 < KC ? k - p0 : KC;
-            packB(transB, b, ldb, p0, kc, j0, nc, packed);
+            if (block % parts == part) packB(transB, b, ldb, p0, kc, j0, nc, packed);
             packed += blockWords(kc, nc);
         }
     }
+    return block - first;
 }
 
 int arena_gemm_bf16_packed_b(int transA, int m, int n, int k, float alpha, const float *a, int lda,
@@ -324,6 +331,11 @@ void arena_round_to_bf16(const float *in, float *out, long count) {
 long arena_bf16_packed_b_words(int n, int k) { (void)n; (void)k; return 0; }
 void arena_bf16_pack_b(int transB, int n, int k, const float *b, int ldb, uint32_t *packed) {
     (void)transB; (void)n; (void)k; (void)b; (void)ldb; (void)packed;
+}
+int arena_bf16_pack_b_part(int transB, int n, int k, const float *b, int ldb, uint32_t *packed,
+                           int first, int part, int parts) {
+    (void)transB; (void)n; (void)k; (void)b; (void)ldb; (void)packed; (void)first; (void)part; (void)parts;
+    return 0;
 }
 int arena_gemm_bf16_packed_b(int transA, int m, int n, int k, float alpha, const float *a, int lda,
                              const uint32_t *packedB, float beta, float *c, int ldc) {

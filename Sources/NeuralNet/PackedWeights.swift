@@ -1,7 +1,7 @@
 // The fully connected layers' weights packed once for the bf16 GEMM (CKernels), instead of once
 // per GEMM call and lane: fc1 alone is 1.6M weights (two streams with the dueling head), and its
 // forward and input-gradient GEMMs are short (16-64 rows per lane), so packing its weights on the
-// fly cost as much as a third of those GEMMs. Packed once per update (online weights, its jobs
+// fly cost as much as a third of those GEMMs. Packed once per update (online weights, its blocks
 // split over the learner's threads) or once per target sync (target weights). The same bits as
 // packing on the fly: the packed words are the ones each GEMM would have built.
 //
@@ -17,7 +17,7 @@ final class PackedLinearWeights {
     /// Word offsets of each layer's packs in `storage` (each a multiple of 16: 64-byte aligned).
     private let forwardOffsets: [Int]
     private let inputOffsets: [Int]
-    private let words: Int
+    private let wordCount: Int
     private let storage: UnsafeMutablePointer<UInt32>
 
     init(linears: [Linear], withInputGradients: Bool) {
@@ -29,32 +29,38 @@ final class PackedLinearWeights {
         inputOffsets = linears.map {
             withInputGradients ? take(Int(arena_bf16_packed_b_words(Int32($0.inFeatures), Int32($0.outFeatures)))) : -1
         }
-        words = max(total, 16)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: words * 4, alignment: 64)
-        storage = raw.initializeMemory(as: UInt32.self, repeating: 0, count: words)
+        wordCount = max(total, 16)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: wordCount * 4, alignment: 64)
+        storage = raw.initializeMemory(as: UInt32.self, repeating: 0, count: wordCount)
     }
 
     deinit { storage.deallocate() }
 
-    /// Packs every layer's weights from the flat parameters; the jobs (a layer's forward or
-    /// input-gradient pack) are dealt round-robin to the worker's parts.
+    /// Packs every layer's weights from the flat parameters. The packs are split block by block
+    /// over the worker's parts (blocks of 256 x 512 weights, dealt round-robin on from where the
+    /// last pack's blocks ended), so the parts get about equal shares whatever the layers' sizes
+    /// (whole packs dealt to parts left one thread packing all of fc1 without the dueling head).
+    /// The same words on any split.
     func pack(parameters p: UnsafePointer<Float>, worker: WorkerThread?) {
-        let jobs = linears.count * (withInputGradients ? 2 : 1)
-        func run(_ job: Int) {
-            let k = job % linears.count, l = linears[k]
-            // safe because: each offset holds arena_bf16_packed_b_words of its shape; W is O x I floats.
-            if job < linears.count {
-                arena_bf16_pack_b(1, Int32(l.outFeatures), Int32(l.inFeatures), p + l.weightOffset, Int32(l.inFeatures),
-                                  storage + forwardOffsets[k])
-            } else {
-                arena_bf16_pack_b(0, Int32(l.inFeatures), Int32(l.outFeatures), p + l.weightOffset, Int32(l.inFeatures),
-                                  storage + inputOffsets[k])
+        func run(part: Int32, parts: Int32) {
+            var first: Int32 = 0
+            for (k, l) in linears.enumerated() {
+                // safe because: each offset holds arena_bf16_packed_b_words of its shape; W is O x I floats.
+                first += arena_bf16_pack_b_part(1, Int32(l.outFeatures), Int32(l.inFeatures), p + l.weightOffset,
+                                                Int32(l.inFeatures), storage + forwardOffsets[k], first, part, parts)
+                if withInputGradients {
+                    first += arena_bf16_pack_b_part(0, Int32(l.inFeatures), Int32(l.outFeatures), p + l.weightOffset,
+                                                    Int32(l.inFeatures), storage + inputOffsets[k], first, part, parts)
+                }
             }
         }
-        guard let worker else { for j in 0..<jobs { run(j) }; return }
-        let parts = worker.parts
-        worker.run { part in for j in stride(from: part, to: jobs, by: parts) { run(j) } }
+        guard let worker else { run(part: 0, parts: 1); return }
+        let parts = Int32(worker.parts)
+        worker.run { part in run(part: Int32(part), parts: parts) }
     }
+
+    /// Every packed word, for tests.
+    var words: [UInt32] { Array(UnsafeBufferPointer(start: storage, count: wordCount)) }
 
     /// Layer k's weights packed for its forward GEMM.
     func forward(_ k: Int) -> UnsafePointer<UInt32> { UnsafePointer(storage + forwardOffsets[k]) }

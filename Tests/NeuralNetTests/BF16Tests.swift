@@ -51,6 +51,28 @@ import Testing
         #expect(onTheFly.y.allSatisfy(\.isFinite) && onTheFly.dx.contains { $0 != 0 })
     }
 
+    /// Packing split over a worker's parts, block by block, writes the words of packing on one
+    /// thread: the plain head's layers (one large, one small) and the dueling head's four.
+    @Test(.enabled(if: BLAS.bf16Supported, "needs a CPU with AVX512_BF16"),
+          arguments: [[(3136, 512), (512, 6)], [(3136, 512), (3136, 512), (512, 1), (512, 18)], [(600, 33), (70, 1030)]])
+    func packingSplitOverThreadsWritesTheSameWords(shapes: [(inputs: Int, outputs: Int)]) {
+        var offset = 3
+        let layers = shapes.map { s in
+            defer { offset += s.inputs * s.outputs + s.outputs }
+            return Linear(inFeatures: s.inputs, outFeatures: s.outputs, weightOffset: offset)
+        }
+        let parameters = randomFloats(offset, seed: 45)
+        func packed(parts: Int) -> [UInt32] {
+            let packs = PackedLinearWeights(linears: layers, withInputGradients: true)
+            let worker = parts > 1 ? WorkerThread(parts: parts) : nil
+            parameters.withUnsafeBufferPointer { p in packs.pack(parameters: p.base, worker: worker) }
+            return packs.words
+        }
+        let one = packed(parts: 1)
+        #expect(one.contains { $0 != 0 })
+        for parts in [2, 3] { #expect(packed(parts: parts) == one, "\(parts) parts packed other words") }
+    }
+
     /// Every transpose combination, ragged sizes (tails of the 12 x 32 tile, odd k, k across the
     /// 256-block boundary), alpha/beta, leading dimensions wider than the matrices.
     @Test(.enabled(if: BLAS.bf16Supported, "needs a CPU with AVX512_BF16"),

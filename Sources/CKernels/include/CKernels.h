@@ -33,6 +33,13 @@ long arena_bf16_packed_b_words(int n, int k);
 /// matrix multiplied many times between changes, such as a layer's weights.
 void arena_bf16_pack_b(int transB, int n, int k, const float *b, int ldb, uint32_t *packed);
 
+/// The part `part` of `parts` of arena_bf16_pack_b: its blocks (NC columns x KC rows of op(B))
+/// numbered in order from `first`, those whose number is part modulo parts, written where the
+/// whole pack puts them. The parts together write every word of the whole pack, each exactly
+/// once. Returns the number of blocks (the next pack's `first`, to deal on where this one ends).
+int arena_bf16_pack_b_part(int transB, int n, int k, const float *b, int ldb, uint32_t *packed,
+                           int first, int part, int parts);
+
 /// arena_gemm_bf16 with op(B) packed by arena_bf16_pack_b: the same bits as packing on the fly.
 int arena_gemm_bf16_packed_b(int transA, int m, int n, int k, float alpha, const float *a, int lda,
                              const uint32_t *packedB, float beta, float *c, int ldc);
