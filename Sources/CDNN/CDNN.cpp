@@ -8,7 +8,8 @@
 // and the reorders between the caller's layouts and oneDNN's: OIHW f32 weights into each pass's
 // layout (every call), f32 -> bf16 sources and output gradients (bf16 only), the gradient back
 // to OIHW. conv1's frames are widened from uint8 NCHW into an NHWC buffer of the entry's by a
-// oneDNN reorder (exact in bf16 as well: integers below 256 are bf16 numbers), and the 1/255
+// oneDNN reorder, or for 4 bf16 channels by our AVX-512 kernel, 4-5x faster (exact either way:
+// integers below 256 are bf16 numbers), and the 1/255
 // scaling is folded into its weights (forward) and into its weight gradient.
 // Every primitive runs with a user scratchpad of its entry's, so handles used by different
 // threads at once never share memory.
@@ -23,6 +24,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 // libgomp's (oneDNN's OpenMP runtime); sets the calling thread's team size for later regions.
 extern "C" void omp_set_num_threads(int);
 
@@ -31,6 +36,55 @@ using tag = memory::format_tag;
 using dt = memory::data_type;
 
 namespace {
+
+#if defined(__x86_64__)
+// k uint8 NCHW samples of 4 channels and `pixels` pixels each into bf16 NHWC: for 16 pixels at a
+// time, each channel's bytes become floats, whose top halves are the bf16 numbers (exact for
+// integers below 256); channels 0-1 and 2-3 are paired into 32-bit words, and the pairs
+// interleaved into one 64-bit group of 4 channels per pixel. The same bits as oneDNN's reorder
+// (tested), 4-5x faster.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void widenFourChannelsBF16(const uint8_t *frames, int k, int pixels,
+                                                                         uint16_t *out) {
+    const __m512i lowHalves = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);   // lo.L0 hi.L0 lo.L1 hi.L1
+    const __m512i highHalves = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);  // lo.L2 hi.L2 lo.L3 hi.L3
+    for (int n = 0; n < k; n++) {
+        const uint8_t *plane = frames + (size_t)n * 4 * pixels;
+        uint16_t *dst = out + (size_t)n * 4 * pixels;
+        for (int p = 0; p < pixels; p += 16) {
+            const int left = pixels - p < 16 ? pixels - p : 16;
+            const __mmask16 m = (__mmask16)((1u << left) - 1);
+            __m512i c[4];
+            for (int ch = 0; ch < 4; ch++) {
+                const __m128i bytes = _mm_maskz_loadu_epi8(m, plane + (size_t)ch * pixels + p);
+                c[ch] = _mm512_srli_epi32(_mm512_castps_si512(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes))), 16);
+            }
+            const __m512i v01 = _mm512_or_si512(c[0], _mm512_slli_epi32(c[1], 16));
+            const __m512i v23 = _mm512_or_si512(c[2], _mm512_slli_epi32(c[3], 16));
+            // Within each 128-bit lane l: lo = pixels 4l, 4l+1; hi = pixels 4l+2, 4l+3.
+            const __m512i lo = _mm512_unpacklo_epi32(v01, v23), hi = _mm512_unpackhi_epi32(v01, v23);
+            const __m512i first = _mm512_permutex2var_epi64(lo, lowHalves, hi);    // pixels 0-7
+            const __m512i second = _mm512_permutex2var_epi64(lo, highHalves, hi);  // pixels 8-15
+            uint16_t *to = dst + (size_t)p * 4;
+            if (left == 16) {
+                _mm512_storeu_si512(to, first);
+                _mm512_storeu_si512(to + 32, second);
+            } else {
+                const unsigned pixelsMask = (1u << left) - 1;
+                _mm512_mask_storeu_epi64(to, (__mmask8)(pixelsMask & 0xFF), first);
+                _mm512_mask_storeu_epi64(to + 32, (__mmask8)(pixelsMask >> 8), second);
+            }
+        }
+    }
+}
+
+bool ourWideningRuns() {
+    static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    return yes;
+}
+#else
+void widenFourChannelsBF16(const uint8_t *, int, int, uint16_t *) {}
+bool ourWideningRuns() { return false; }
+#endif
 
 engine &cpuEngine() {
     static engine e(engine::kind::cpu, 0);  // thread-safe static initialization
@@ -102,6 +156,7 @@ struct Entry {
 struct arena_dnn_conv {
     int C, H, W, O, K, S, OH, OW;
     bool bf16, frames, wantInputGradient;
+    bool ourWidening = true;  // false: oneDNN's reorder widens the frames (arena_dnn_conv_use_reference_widening)
     stream s{cpuEngine()};
     std::vector<std::unique_ptr<Entry>> entries;
     std::vector<float> scaledWeights;  // frames: the weights times 1/255
@@ -215,6 +270,11 @@ struct arena_dnn_conv {
     void widen(Entry &e, const uint8_t *frames, int n, const uint8_t *more, int moreN) {
         const size_t sampleBytes = size_t(H) * W * C * (bf16 ? 2 : 4);
         char *to = static_cast<char *>(e.src.get_data_handle());
+        if (bf16 && C == 4 && ourWidening && ourWideningRuns()) {
+            widenFourChannelsBF16(frames, n, H * W, reinterpret_cast<uint16_t *>(to));
+            if (moreN > 0) widenFourChannelsBF16(more, moreN, H * W, reinterpret_cast<uint16_t *>(to + n * sampleBytes));
+            return;
+        }
         Widening &first = widening(n);
         first.from.set_data_handle(const_cast<uint8_t *>(frames));
         first.to.set_data_handle(to);
@@ -314,6 +374,8 @@ arena_dnn_conv *arena_dnn_conv_create(int in_channels, int height, int width, in
 void arena_dnn_conv_destroy(arena_dnn_conv *conv) { delete conv; }
 
 const char *arena_dnn_conv_error(const arena_dnn_conv *conv) { return conv->error.c_str(); }
+
+void arena_dnn_conv_use_reference_widening(arena_dnn_conv *conv, int on) { conv->ourWidening = on == 0; }
 
 int arena_dnn_conv_prepare(arena_dnn_conv *conv, int n) {
     return guarded(conv, "convolution set-up", [&] {

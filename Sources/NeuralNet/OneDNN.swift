@@ -102,6 +102,9 @@ final class OneDNNConvolutions {
                                      p + c.weightOffset, p + c.biasOffset, output), 0)
     }
 
+    /// For tests: conv1's frames widened by oneDNN's reorder (true) or by our kernel where it runs.
+    func useReferenceWidening(_ on: Bool) { arena_dnn_conv_use_reference_widening(handles[0], on ? 1 : 0) }
+
     /// Layer i >= 1: output = ReLU(conv(input) + b), NHWC float both.
     func forward(_ i: Int, input: UnsafePointer<Float>, batch n: Int, parameters p: UnsafePointer<Float>,
                  output: UnsafeMutablePointer<Float>) {

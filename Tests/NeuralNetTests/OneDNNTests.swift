@@ -136,4 +136,38 @@ import Testing
         for _ in 0..<150 { last = learner.update(batch).loss }
         #expect(last < first / 10, "loss went from \(first) to \(last)")
     }
+
+    /// conv1's frames widened by our AVX-512 kernel give oneDNN's reorder's bits, in the forward
+    /// pass (n frames and Double DQN's `more`) and in the weight gradient: on the Nature input and
+    /// on 13 x 11 frames (143 pixels: a ragged last group of 16).
+    @Test(.enabled(if: BLAS.bf16Supported, "needs a CPU with AVX512_BF16"), arguments: [false, true])
+    func ourFrameWideningGivesOneDNNsBits(nature: Bool) throws {
+        let shape = nature ? NetworkShape.nature
+            : NetworkShape(inputChannels: 4, inputHeight: 13, inputWidth: 11, convs: smallShape.convs, hidden: 3)
+        let net = QNetwork(config: QNetworkConfig(actions: 2), shape: shape)
+        let c = net.convs[0]
+        let (n, more) = (3, 2)
+        let frames = randomBytes(n * net.observationBytes, seed: 31), next = randomBytes(more * net.observationBytes, seed: 32)
+        let parameters = randomFloats(net.parameterCount, scale: 0.1, seed: 33)
+        let outputs = (n + more) * c.outChannels * c.outHeight * c.outWidth
+        let dOutput = randomFloats(n * c.outChannels * c.outHeight * c.outWidth, seed: 34)
+        func run(reference: Bool) throws -> (y: [Float], g: [Float]) {
+            let dnn = try OneDNNConvolutions(network: net, precision: .bf16, withGradients: true)
+            dnn.useReferenceWidening(reference)
+            var y = [Float](repeating: .nan, count: outputs), g = [Float](repeating: 0, count: net.parameterCount)
+            frames.withUnsafeBufferPointer { f in next.withUnsafeBufferPointer { x in parameters.withUnsafeBufferPointer { p in
+            dOutput.withUnsafeBufferPointer { d in y.withUnsafeMutableBufferPointer { y in g.withUnsafeMutableBufferPointer { g in
+                dnn.forwardFrames(f.base, batch: n, more: x.base, moreCount: more, parameters: p.base, output: y.baseAddress!)
+                dnn.weightGradient(0, input: UnsafeRawPointer(f.base), batch: n, dOutput: d.base, gradients: g.baseAddress!,
+                                   accumulate: false)
+            } } } } } }
+            return (y, g)
+        }
+        let ours = try run(reference: false), reference = try run(reference: true)
+        let forwardDiffers = zip(ours.y, reference.y).filter { $0.bitPattern != $1.bitPattern }.count
+        let gradientDiffers = zip(ours.g, reference.g).filter { $0.bitPattern != $1.bitPattern }.count
+        #expect(forwardDiffers == 0, "forward: our widening changed \(forwardDiffers) of \(outputs) outputs")
+        #expect(gradientDiffers == 0, "weight gradient: our widening changed \(gradientDiffers) gradients")
+        #expect(reference.y.contains { $0 > 0 } && reference.g.contains { $0 != 0 })
+    }
 }

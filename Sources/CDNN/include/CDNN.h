@@ -35,6 +35,10 @@ arena_dnn_conv *arena_dnn_conv_create(int in_channels, int height, int width, in
                                       int bf16, int frames, int input_gradient, char *err, size_t err_len);
 void arena_dnn_conv_destroy(arena_dnn_conv *conv);
 
+/// For tests: 1 widens conv1's frames with oneDNN's reorder, 0 (the default) with our kernel where
+/// it runs (bf16, 4 channels, AVX-512BW). Both give the same bits.
+void arena_dnn_conv_use_reference_widening(arena_dnn_conv *conv, int on);
+
 /// The last failure's sentence ("" when none).
 const char *arena_dnn_conv_error(const arena_dnn_conv *conv);
 
