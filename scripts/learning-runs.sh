@@ -8,8 +8,12 @@
 # of 250k and the update's convolutions through oneDNN. Where the CPU has no AVX512_BF16 the
 # presets' fp32 twins run (the same files with precision fp32, written into OUT/presets/).
 #   1. Pong, 2M frames (500k agent steps), seeds 1 and 2 side by side (one thread each: on 2
-#      cores one process acts while the other updates), then seed 3 with every thread;
-#   2. Breakout, 10M frames (2.5M agent steps), seed 1 (issue "learning", point 4), with
+#      cores one process acts while the other updates; two one-thread runs finish sooner than
+#      the same two runs one after the other with two threads);
+#   2. Pong seed 3 at 2M frames, and every seed whose 2M-frame final evaluation is short of +18
+#      carried on to 4M frames (the issue's budget) in a copy of its folder, OUT/pong-4m, two
+#      runs at a time, one thread each;
+#   3. Breakout, 10M frames (2.5M agent steps), seed 1 (issue "learning", point 4), with
 #      agents/candidates/cpu-fast-decay250k.json: the same recipe with epsilon decaying over
 #      250k agent steps, a tenth of the run as in Dopamine's and CleanRL's schedules (100k is
 #      tuned to Pong's 500k-step runs).
@@ -69,10 +73,41 @@ together() {
   return $status
 }
 
-# 1. Pong at 2M frames, three seeds.
-pong=cpu-fast-decay100k
-together "$pong:pong:1:2000000:$out/pong-2m:1" "$pong:pong:2:2000000:$out/pong-2m:1"
-together "$pong:pong:3:2000000:$out/pong-2m:2"
+# carry FROM TO: TO starts as a copy of the finished run folder FROM (once), to be extended by
+# `arena train` with a larger budget; FROM stays as it finished.
+carry() {
+  if [ ! -e "$2" ]; then
+    [ -f "$1/evaluation.json" ] || { echo "learning-runs: $1 has not finished; cannot carry it on" >&2; exit 1; }
+    mkdir -p "$(dirname "$2")" && cp -a "$1" "$2.partial" && rm -f "$2.partial/.lock" && mv "$2.partial" "$2"
+  fi
+}
 
-# 2. Breakout at 10M frames, one seed.
+# short RUN: true when the finished RUN's final evaluation is below +18 (the issue's bar).
+short() {
+  python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["mean"] < 18 else 1)' "$1/evaluation.json"
+}
+
+pong=cpu-fast-decay100k
+folder() { echo "$1/pong/$pong/$2"; }
+
+# 1. Pong at 2M frames, seeds 1 and 2.
+together "$pong:pong:1:2000000:$out/pong-2m:1" "$pong:pong:2:2000000:$out/pong-2m:1"
+
+# 2. Seed 3 at 2M frames, and the seeds short of +18 carried on to 4M, two at a time.
+pending=("$pong:pong:3:2000000:$out/pong-2m:1")
+for seed in 1 2 3; do
+  # seed 3's 2M-frame run must finish before its own result can be read
+  if [ "$seed" = 3 ] && [ ! -f "$(folder "$out/pong-2m" 3)/evaluation.json" ]; then
+    together "${pending[@]}"
+    pending=("${pending[@]:1}")
+  fi
+  if short "$(folder "$out/pong-2m" "$seed")"; then
+    carry "$(folder "$out/pong-2m" "$seed")" "$(folder "$out/pong-4m" "$seed")"
+    pending+=("$pong:pong:$seed:4000000:$out/pong-4m:1")
+  fi
+  if [ ${#pending[@]} -eq 2 ]; then together "${pending[@]}"; pending=(); fi
+done
+[ ${#pending[@]} -eq 0 ] || together "${pending[@]}"
+
+# 3. Breakout at 10M frames, one seed.
 together "cpu-fast-decay250k:breakout:1:10000000:$out/breakout-10m:2"
