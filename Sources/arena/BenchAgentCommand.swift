@@ -106,7 +106,8 @@ struct AgentBenchResult: Codable {
     /// Median process CPU time of one update (all threads; robust to other processes' load,
     /// but includes OpenBLAS's spinning threads).
     var update_cpu_ms: Double
-    /// Median microseconds of Q-values for one observation.
+    /// Median microseconds of Q-values for one observation, as the trainer acts (with two or more
+    /// lanes: OpenBLAS single-threaded, each layer split over the learner's threads).
     var act_us: Double
     var act_us_min: Double
     /// GFLOP of one update, counted from the layer shapes.
@@ -189,8 +190,8 @@ enum AgentBenchmark {
             updateTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             updateCPU.append((processCPUSeconds() - cpuStart) * 1e3)
         }
-        // Acting is measured with the requested OpenBLAS threads (the figure).
-        BLAS.setThreads(threads)
+        // Acting is measured as the trainer acts: with two or more lanes OpenBLAS stays
+        // single-threaded and the learner's worker threads take their share of each layer.
         var q = [Float](repeating: 0, count: network.actions)
         var actTimes: [Double] = []
         batch.observations.withUnsafeBufferPointer { obs in
