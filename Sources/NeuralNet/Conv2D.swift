@@ -117,22 +117,6 @@ public struct Conv2D: Sendable, Equatable {
         }
     }
 
-    /// Rows `pixels` of one sample's patch matrix (the rows `im2col(input:batch: 1, col:)` writes
-    /// there), written from `col` on.
-    func im2col(input: UnsafePointer<Float>, pixels: Range<Int>, col: UnsafeMutablePointer<Float>) {
-        let run = kernel * inChannels
-        var row = col
-        for p in pixels {
-            let y = p / outWidth, x = p % outWidth
-            let corner = input + (y * stride * inWidth + x * stride) * inChannels
-            for ky in 0..<kernel {
-                // safe because: as in `im2col(input:batch:col:)`, for the output pixels in `pixels`.
-                (row + ky * run).update(from: corner + ky * inWidth * inChannels, count: run)
-            }
-            row += patchRows
-        }
-    }
-
     /// Patch matrix [N*P, R] from NCHW uint8 observations [N, C, H, W] in (c, ky, kx) order
     /// (OIHW's), as raw 0...255 floats: the 1/255 scaling rides on the GEMM's alpha.
     func im2col(observations: UnsafePointer<UInt8>, batch: Int, col: UnsafeMutablePointer<Float>) {

@@ -229,10 +229,6 @@ extension QNetwork {
         let batch = firstCount + (moreObservations == nil ? 0 : moreCount)
         precondition(firstCount >= 1 && batch <= w.capacity,
                      "batch must be in 1...\(w.capacity) (the workspace capacity), got \(batch)")
-        if batch == 1, let worker, kernels == .arena, precision == .fp32, profile == nil {
-            forwardOne(parameters: p, patchWeights: pw, observation: observations, workspace: w, base: ws, worker: worker)
-            return
-        }
         if kernels == .onednn {
             guard let dnn = w.oneDNN else { preconditionFailure("the onednn kernels need a workspace with oneDNN handles") }
             let c1 = convs[0]
@@ -289,69 +285,6 @@ extension QNetwork {
                 convs[i].forward(col: ws + w.col[i], batch: batch, weights: patchWeights(i, p, pw),
                                  bias: p + convs[i].biasOffset, output: ws + w.act[i], relu: true, precision: precision)
             }
-        }
-    }
-
-    /// `forward` of ONE observation (acting) with every layer split between the caller and
-    /// `worker`: each conv's patch rows, then its output channels in whole 16-float tiles (GEMM,
-    /// bias and ReLU), then fc1's output features (with the dueling head, one stream per thread).
-    /// The one-sample GEMMs and fc1's weights (6.4 MB, 12.8 MB dueling) are what an action costs.
-    /// Deterministic for a given number of parts, within float rounding of one thread's values
-    /// (tested); whether the bits equal one thread's depends on OpenBLAS's kernels (with two parts
-    /// they do on its Cooperlake kernels, not on its Haswell ones), as the update's lanes do.
-    private func forwardOne(parameters p: UnsafePointer<Float>, patchWeights pw: UnsafePointer<Float>,
-                            observation: UnsafePointer<UInt8>, workspace w: NetworkWorkspace,
-                            base ws: UnsafeMutablePointer<Float>, worker: WorkerThread) {
-        let parts = worker.parts
-        // conv1's patches come whole from the uint8 kernel (a few percent of an action).
-        convs[0].im2col(observations: observation, batch: 1, col: ws + w.col[0])
-        for i in 0..<convs.count {
-            let c = convs[i]
-            if i > 0 {
-                worker.run { part in
-                    let r = piece(part, of: c.outPixels, parts: parts)
-                    if !r.isEmpty { c.im2col(input: ws + w.act[i - 1], pixels: r, col: ws + w.col[i] + r.lowerBound * c.patchRows) }
-                }
-            }
-            // Output channels split in whole 16-float tiles (OpenBLAS's vector width along them):
-            // every piece runs the same tiles over the same rows as the whole GEMM.
-            worker.run { part in
-                let r = piece(part, of: c.outChannels, parts: parts, align: 16)
-                guard !r.isEmpty else { return }
-                let output = ws + w.act[i] + r.lowerBound
-                BLAS.gemm(transA: false, transB: true, m: c.outPixels, n: r.count, k: c.patchRows,
-                          alpha: i == 0 ? 1 / 255 : 1, a: ws + w.col[i], lda: c.patchRows,
-                          b: patchWeights(i, p, pw) + r.lowerBound * c.patchRows, ldb: c.patchRows,
-                          beta: 0, c: output, ldc: c.outChannels)
-                for row in 0..<c.outPixels {
-                    Vectorized.addBias(p + c.biasOffset + r.lowerBound, to: output + row * c.outChannels, count: r.count, relu: true)
-                }
-            }
-        }
-        let last = convs[convs.count - 1]
-        Activations.nhwcToFlat(ws + w.act[convs.count - 1], channels: last.outChannels, batch: 1, pixels: last.outPixels,
-                               into: ws + w.flat)
-        // fc1 (each stream of the dueling head): output features split, each row a whole GEMV.
-        let streams = config.dueling ? 2 : 1
-        worker.run { part in
-            for s in 0..<streams {
-                let fc = linears[s], output = ws + w.hidden[s]
-                let r = streams == parts ? (s == part ? 0..<fc.outFeatures : 0..<0)
-                    : piece(part, of: fc.outFeatures, parts: parts, align: 16)
-                guard !r.isEmpty else { continue }
-                BLAS.gemv(m: r.count, n: fc.inFeatures, alpha: 1, a: p + fc.weightOffset + r.lowerBound * fc.inFeatures,
-                          lda: fc.inFeatures, x: ws + w.flat, beta: 0, y: output + r.lowerBound)
-                Activations.addBias(p + fc.biasOffset + r.lowerBound, rows: 1, columns: r.count, to: output + r.lowerBound,
-                                    relu: true)
-            }
-        }
-        if config.dueling {
-            linears[2].forward(input: ws + w.hidden[0], batch: 1, parameters: p, output: ws + w.value)
-            linears[3].forward(input: ws + w.hidden[1], batch: 1, parameters: p, output: ws + w.advantage)
-            Activations.duelingForward(value: ws + w.value, advantage: ws + w.advantage, batch: 1,
-                                       actions: config.actions, q: ws + w.q)
-        } else {
-            linears[1].forward(input: ws + w.hidden[0], batch: 1, parameters: p, output: ws + w.q)
         }
     }
 

@@ -107,7 +107,7 @@ struct AgentBenchResult: Codable {
     /// but includes OpenBLAS's spinning threads).
     var update_cpu_ms: Double
     /// Median microseconds of Q-values for one observation, as the trainer acts (with two or more
-    /// lanes: OpenBLAS single-threaded, each layer split over the learner's threads).
+    /// lanes: OpenBLAS single-threaded; the trainer acts on one thread).
     var act_us: Double
     var act_us_min: Double
     /// GFLOP of one update, counted from the layer shapes.
@@ -191,7 +191,7 @@ enum AgentBenchmark {
             updateCPU.append((processCPUSeconds() - cpuStart) * 1e3)
         }
         // Acting is measured as the trainer acts: with two or more lanes OpenBLAS stays
-        // single-threaded and the learner's worker threads take their share of each layer.
+        // single-threaded (the trainer acts on one thread).
         var q = [Float](repeating: 0, count: network.actions)
         var actTimes: [Double] = []
         batch.observations.withUnsafeBufferPointer { obs in

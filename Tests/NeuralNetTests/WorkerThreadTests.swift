@@ -79,55 +79,6 @@ import Testing
         #expect(single.grads == split.grads)
         #expect(single.grads.contains { $0 != 0 })
     }
-
-    /// Acting (one observation) splits every layer's outputs over the worker's threads: for a
-    /// given number of parts the Q-values and activations of the Nature network are the same bits
-    /// on every call, and within float rounding of one thread's (bit-identical or not depending
-    /// on OpenBLAS's kernels), for two and three parts (three splits the dueling streams too).
-    @Test(arguments: [false, true])
-    func actingOnOneObservationIsDeterministicWithTheWorker(dueling: Bool) {
-        BLAS.useOneThread()  // as every learner runs OpenBLAS
-        let net = QNetwork(config: QNetworkConfig(actions: 6, dueling: dueling))
-        var generator = SeededGenerator(seed: 93)
-        var params = [Float](repeating: 0, count: net.parameterCount)
-        params.withUnsafeMutableBufferPointer { net.initialize($0.baseAddress!, generator: &generator) }
-        // Biases away from zero, so that ReLUs both pass and cut in every layer.
-        for conv in net.convs { for i in 0..<conv.outChannels { params[conv.biasOffset + i] = Float(i % 5) * 0.02 - 0.03 } }
-        let count = 6
-        let obs = randomBytes(count * net.observationBytes, seed: 94)
-        func run(_ w: WorkerThread?) -> [Float] {
-            let ws = NetworkWorkspace(network: net, capacity: 1, withGradients: false)
-            var patch = [Float](repeating: 0, count: net.patchWeightCount)
-            var seen: [Float] = []
-            params.withUnsafeBufferPointer { p in obs.withUnsafeBufferPointer { o in patch.withUnsafeMutableBufferPointer { pw in
-                ws.arena.withBase { base in
-                    net.preparePatchWeights(parameters: p.base, into: pw.baseAddress!)
-                    for i in 0..<count {
-                        (base + ws.q).update(repeating: .nan, count: 6)
-                        net.forward(parameters: p.base, patchWeights: pw.baseAddress!, observations: o.base + i * net.observationBytes,
-                                    batch: 1, workspace: ws, base: base, worker: w)
-                        seen += Array(UnsafeBufferPointer(start: base + ws.q, count: 6))
-                        for h in ws.hidden { seen += Array(UnsafeBufferPointer(start: base + h, count: 512)) }
-                        seen += Array(UnsafeBufferPointer(start: base + ws.act[2], count: 3136))
-                    }
-                }
-            } } }
-            return seen
-        }
-        let single = run(nil)
-        #expect(single.allSatisfy { $0.isFinite })
-        #expect(single.contains { $0 == 0 } && single.contains { $0 > 0 }, "the ReLUs should both cut and pass")
-        let largest = single.map(abs).max() ?? 0
-        for parts in [2, 3] {
-            let worker = WorkerThread(parts: parts)
-            let split = run(worker), again = run(worker)
-            #expect(split.count == single.count)
-            #expect(zip(split, again).allSatisfy { $0.0.bitPattern == $0.1.bitPattern }, "\(parts) parts: not deterministic")
-            let worst = zip(single, split).map { abs($0.0 - $0.1) }.max() ?? .infinity
-            #expect(worst <= 1e-5 * largest, "\(parts) parts: differs from one thread by \(worst) (largest value \(largest))")
-            #expect(split.allSatisfy { !$0.isNaN }, "\(parts) parts left a value unwritten")
-        }
-    }
 }
 
 import ArenaSupport

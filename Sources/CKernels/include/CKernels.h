@@ -81,14 +81,6 @@ double arena_sum_lanes_and_squares(float *g, const float *rest, long stride, int
 void arena_patches_u8(const uint8_t *obs, int batch, int channels, int height, int width, int kernel, int stride,
                       float *col);
 
-/// The CPU's spin-wait hint (x86 PAUSE): a waiting loop yields the core's resources to its
-/// sibling and saves power; a no-op elsewhere.
-static inline void arena_spin_pause(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 #ifdef __cplusplus
 }
 #endif
