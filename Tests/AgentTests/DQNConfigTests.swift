@@ -142,6 +142,18 @@ import NeuralNet
         #expect(c.epsilonEnd == 0.01 && c.epsilonDecaySteps == 250_000 && c.evalEpsilon == 0.05)
         #expect(c.doubleDQN && c.dueling && c.nStep == 3 && c.updatePeriod == 4)
     }
+
+    /// `make run`'s preset: dqn-cpu-fast with Adam's epsilon 1e-8, bf16 GEMMs and oneDNN's
+    /// convolutions (agents/README.md says why), and nothing else changed.
+    @Test func cpuRecipePresetIsCpuFastWithTheMeasuredChanges() throws {
+        let recipe = try DQNConfig.load(from: Self.agentsDirectory.appendingPathComponent("dqn-cpu-recipe.json"))
+        #expect(recipe.optimizer.epsilon == 1e-8 && recipe.precision == .bf16 && recipe.kernels == .onednn)
+        var fast = try DQNConfig.load(from: Self.agentsDirectory.appendingPathComponent("dqn-cpu-fast.json"))
+        fast.optimizer.epsilon = 1e-8
+        fast.precision = .bf16
+        fast.kernels = .onednn
+        #expect(fast == recipe)
+    }
 }
 
 @Suite struct AgentCatalogTests {
