@@ -3,20 +3,20 @@
 # started from nothing (one `arena train` process per game and seed; a finished run is skipped,
 # an interrupted one resumes from its newest checkpoint, a missing one starts).
 #
-# The recipe under measurement is agents/candidates/cpu-fast-decay100k.json: the earlier
-# candidate (Adam epsilon 1e-8, bf16 GEMMs) with epsilon decaying over 100k agent steps instead
-# of 250k and the update's convolutions through oneDNN. Where the CPU has no AVX512_BF16 the
-# presets' fp32 twins run (the same files with precision fp32, written into OUT/presets/).
-#   1. Pong, 2M frames (500k agent steps), seeds 1 and 2 side by side (one thread each: on 2
-#      cores one process acts while the other updates; two one-thread runs finish sooner than
-#      the same two runs one after the other with two threads);
-#   2. Pong seed 3 at 2M frames, and every seed whose 2M-frame final evaluation is short of +18
-#      carried on to 4M frames (the issue's budget) in a copy of its folder, OUT/pong-4m, two
-#      runs at a time, one thread each;
-#   3. Breakout, 10M frames (2.5M agent steps), seed 1 (issue "learning", point 4), with
-#      agents/candidates/cpu-fast-decay250k.json: the same recipe with epsilon decaying over
-#      250k agent steps, a tenth of the run as in Dopamine's and CleanRL's schedules (100k is
-#      tuned to Pong's 500k-step runs).
+# In order (each step waits for the one before):
+#   1. Pong, 2M frames (500k agent steps), seeds 1 and 2 side by side, of
+#      agents/candidates/cpu-fast-decay100k.json: the recipe with epsilon decaying over 100k agent
+#      steps instead of 250k (one thread each: on 2 cores one process acts while the other
+#      updates; two one-thread runs finish sooner than the same two one after the other);
+#   2. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe.json (`make
+#      run`'s preset) with every thread (issue "learning", point 4);
+#   3. Pong, 4M frames, seeds 1, 2 and 3 of agents/dqn-cpu-recipe.json (point 3: every seed), two
+#      side by side and then the third, one thread each;
+#   4. Pong, 2M frames and then carried on to 4M, seeds 1 and 2 of
+#      agents/candidates/cpu-fast-adam-eps1e-8-bf16.json: the runs behind agents/pong-dqn-recipe
+#      (the recipe with our convolution kernels instead of oneDNN's).
+# Where the CPU has no AVX512_BF16 the presets' fp32 twins run (the same files with precision
+# fp32, written into OUT/presets/).
 #
 #   scripts/learning-runs.sh [OUT]      (default: results)
 #
@@ -46,9 +46,11 @@ stop() {
 }
 trap stop TERM INT
 
-# preset NAME: the candidate's file, or where the CPU has no AVX512_BF16 its fp32 twin.
+# preset NAME: agents/NAME.json or agents/candidates/NAME.json, or where the CPU has no
+# AVX512_BF16 its fp32 twin.
 preset() {
-  local file="agents/candidates/$1.json"
+  local file="agents/$1.json"
+  [ -f "$file" ] || file="agents/candidates/$1.json"
   if grep -qw avx512_bf16 /proc/cpuinfo; then echo "$file"; return; fi
   mkdir -p "$out/presets"
   sed 's/"precision": "bf16"/"precision": "fp32"/' "$file" > "$out/presets/$1.json"
@@ -82,32 +84,19 @@ carry() {
   fi
 }
 
-# short RUN: true when the finished RUN's final evaluation is below +18 (the issue's bar).
-short() {
-  python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["mean"] < 18 else 1)' "$1/evaluation.json"
-}
-
+# 1. Pong at 2M frames, seeds 1 and 2 of the shorter epsilon decay.
 pong=cpu-fast-decay100k
-folder() { echo "$1/pong/$pong/$2"; }
-
-# 1. Pong at 2M frames, seeds 1 and 2.
 together "$pong:pong:1:2000000:$out/pong-2m:1" "$pong:pong:2:2000000:$out/pong-2m:1"
 
-# 2. Seed 3 at 2M frames, and the seeds short of +18 carried on to 4M, two at a time.
-pending=("$pong:pong:3:2000000:$out/pong-2m:1")
-for seed in 1 2 3; do
-  # seed 3's 2M-frame run must finish before its own result can be read
-  if [ "$seed" = 3 ] && [ ! -f "$(folder "$out/pong-2m" 3)/evaluation.json" ]; then
-    together "${pending[@]}"
-    pending=("${pending[@]:1}")
-  fi
-  if short "$(folder "$out/pong-2m" "$seed")"; then
-    carry "$(folder "$out/pong-2m" "$seed")" "$(folder "$out/pong-4m" "$seed")"
-    pending+=("$pong:pong:$seed:4000000:$out/pong-4m:1")
-  fi
-  if [ ${#pending[@]} -eq 2 ]; then together "${pending[@]}"; pending=(); fi
-done
-[ ${#pending[@]} -eq 0 ] || together "${pending[@]}"
+# 2. Breakout at 10M frames, one seed.
+together "dqn-cpu-recipe:breakout:1:10000000:$out/breakout-10m:2"
 
-# 3. Breakout at 10M frames, one seed.
-together "cpu-fast-decay250k:breakout:1:10000000:$out/breakout-10m:2"
+# 3. Pong at 4M frames, three seeds of the recipe.
+together "dqn-cpu-recipe:pong:1:4000000:$out/pong-4m:1" "dqn-cpu-recipe:pong:2:4000000:$out/pong-4m:1"
+together "dqn-cpu-recipe:pong:3:4000000:$out/pong-4m:2"
+
+# 4. The shipped Pong agent's runs: 2M frames, then copies carried on to 4M.
+old=cpu-fast-adam-eps1e-8-bf16
+together "$old:pong:1:2000000:$out/pong-2m:1" "$old:pong:2:2000000:$out/pong-2m:1"
+for seed in 1 2; do carry "$out/pong-2m/pong/$old/$seed" "$out/pong-4m-carried/pong/$old/$seed"; done
+together "$old:pong:1:4000000:$out/pong-4m-carried:1" "$old:pong:2:4000000:$out/pong-4m-carried:1"
