@@ -23,7 +23,8 @@
 # Runs take about an hour (Pong) to many hours (Breakout) on 2 cores: start it with nohup,
 # outside the work tree, e.g.
 #   nohup nice -n 19 scripts/learning-runs.sh /work/runs/v5 >> /work/runs/v5.log 2>&1 &
-# and follow it with `arena sweep status --out OUT/pong-2m` or `tensorboard --logdir OUT`.
+# and follow it in its log, with `arena compare OUT --include-unfinished --out /tmp/now` (every
+# run, finished or not, with its latest evaluation) or with `tensorboard --logdir OUT`.
 # ARENA names another arena binary (a copy, so rebuilding the work tree does not touch the runs).
 # To stop everything with checkpoints: `kill -TERM <this script's pid>`; it passes the signal to
 # the running trainers, which checkpoint, and then stops without starting the next run.
