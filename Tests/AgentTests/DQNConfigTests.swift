@@ -111,11 +111,16 @@ import NeuralNet
         #expect(c.epsilon(atStep: 101) == 0.1)
     }
 
-    @Test func everyPresetLoadsAndValidates() throws {
-        let files = try FileManager.default.contentsOfDirectory(at: Self.agentsDirectory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "json" }
-        #expect(files.count >= 2)
-        for file in files {
+    /// The presets and the candidates scripts/learning-runs.sh trains (a bad key there would stop
+    /// a night of runs at its step).
+    @Test func everyPresetAndCandidateLoadsAndValidates() throws {
+        func jsonFiles(_ dir: URL) throws -> [URL] {
+            try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil).filter { $0.pathExtension == "json" }
+        }
+        let presets = try jsonFiles(Self.agentsDirectory)
+        let candidates = try jsonFiles(Self.agentsDirectory.appendingPathComponent("candidates"))
+        #expect(presets.count >= 3 && candidates.count >= 1)
+        for file in presets + candidates {
             let c = try DQNConfig.load(from: file)
             #expect(c.problems().isEmpty, "\(file.lastPathComponent): \(c.problems())")
         }
