@@ -27,6 +27,8 @@ arena="${ARENA:-.build/release/arena}"
 peers="$(cd ../shared/peers && pwd)"
 [ -x "$arena" ] || { echo "cleanrl_job: build first (make build)" >&2; exit 1; }
 [ -f "$preset" ] || { echo "cleanrl_job: no preset $preset" >&2; exit 1; }
+[ -f "$CLEANRL/cleanrl/dqn_atari.py" ] || { echo "cleanrl_job: $CLEANRL has no cleanrl/dqn_atari.py (a checkout of vwxyzjn/cleanrl)" >&2; exit 1; }
+[ -x "$VENV/bin/python" ] || { echo "cleanrl_job: $VENV/bin/python is missing (the venv of ../shared/peers/README.md)" >&2; exit 1; }
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/cleanrl-job.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
 
@@ -36,7 +38,8 @@ for r in $(seq 1 "$rounds"); do
   s=$(date +%s.%N)
   (cd "$CLEANRL" && env -u OPENBLAS_CORETYPE PYTHONPATH="$CLEANRL" "$VENV/bin/python" "$peers/cleanrl_launch.py" \
     cleanrl/dqn_atari.py --env-id PongNoFrameskip-v4 --seed "$r" --no-cuda --total-timesteps 14000 \
-    --learning-starts 2000 --buffer-size 100000 >"$scratch/cleanrl.log" 2>&1)
+    --learning-starts 2000 --buffer-size 100000 >"$scratch/cleanrl.log" 2>&1) ||
+    { tail -20 "$scratch/cleanrl.log" >&2; echo "cleanrl_job: CleanRL's run failed (its log above)" >&2; exit 1; }
   c=$(seconds "$s" "$(date +%s.%N)")
   job() {
     env -u OPENBLAS_CORETYPE "$arena" train --game pong --agent "$preset" --steps 14000 --seed "$r" \
