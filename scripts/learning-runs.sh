@@ -3,23 +3,24 @@
 # started from nothing (one `arena train` process per game and seed; a finished run is skipped,
 # an interrupted one resumes from its newest checkpoint, a missing one starts).
 #
-# In order (each step waits for the one before):
-#   1. Pong, 2M frames (500k agent steps), seeds 1 and 2 side by side, of
-#      agents/candidates/cpu-fast-decay100k.json: the recipe with epsilon decaying over 100k agent
-#      steps instead of 250k (one thread each: on 2 cores one process acts while the other
-#      updates; two one-thread runs finish sooner than the same two one after the other);
-#   2. Pong, 2M frames (500k agent steps), seeds 1 and 2 side by side of
+# In order (each step waits for the one before; the candidates already decided come last):
+#   1. Pong, 2M frames (500k agent steps), seeds 1 and 2 side by side of
 #      agents/candidates/cpu-recipe-update2.json: the recipe with an update every 2 agent steps
 #      (target sync still every 500 updates): the updates of the recipe's 4M-frame run in half
-#      the frames and about the same wall time;
-#   3. Pong, 4M frames, seeds 1 and 2 of agents/dqn-cpu-recipe.json (`make run`'s preset; issue
+#      the frames and about the same wall time (one thread each: on 2 cores one process acts
+#      while the other updates; two one-thread runs finish sooner than the same two one after
+#      the other);
+#   2. Pong, 4M frames, seeds 1 and 2 of agents/dqn-cpu-recipe.json (`make run`'s preset; issue
 #      "learning", point 3: every seed), side by side, one thread each;
-#   4. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe.json with every
+#   3. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe.json with every
 #      thread (point 4);
-#   5. Pong, 4M frames, seed 3 of agents/dqn-cpu-recipe.json, with every thread;
+#   4. Pong, 4M frames, seed 3 of agents/dqn-cpu-recipe.json, with every thread;
+#   5. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-fast-decay100k.json:
+#      the recipe with epsilon decaying over 100k agent steps instead of 250k (dropped; its
+#      report is results/learning-runs/cpu-fast-decay100k-2m);
 #   6. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-recipe-batch64.json:
-#      the recipe with batch 64 at half the update rate (the same samples per agent step, fewer
-#      and larger updates: less gradient noise, for the seed-to-seed spread);
+#      the recipe with batch 64 at half the update rate (dropped; its report is
+#      results/learning-runs/cpu-recipe-batch64-2m);
 #   7. Pong, 2M frames and then carried on to 4M, seeds 1 and 2 of
 #      agents/candidates/cpu-fast-adam-eps1e-8-bf16.json: the runs behind agents/pong-dqn-recipe
 #      (the recipe with our convolution kernels instead of oneDNN's).
@@ -93,21 +94,20 @@ carry() {
   fi
 }
 
-# 1. Pong at 2M frames, seeds 1 and 2 of the shorter epsilon decay.
-pong=cpu-fast-decay100k
-together "$pong:pong:1:2000000:$out/pong-2m:1" "$pong:pong:2:2000000:$out/pong-2m:1"
-
-# 2. Pong at 2M frames, seeds 1 and 2 of the recipe with twice the updates per agent step.
+# 1. Pong at 2M frames, seeds 1 and 2 of the recipe with twice the updates per agent step.
 together "cpu-recipe-update2:pong:1:2000000:$out/pong-2m:1" "cpu-recipe-update2:pong:2:2000000:$out/pong-2m:1"
 
-# 3. Pong at 4M frames, seeds 1 and 2 of the recipe.
+# 2. Pong at 4M frames, seeds 1 and 2 of the recipe.
 together "dqn-cpu-recipe:pong:1:4000000:$out/pong-4m:1" "dqn-cpu-recipe:pong:2:4000000:$out/pong-4m:1"
 
-# 4. Breakout at 10M frames, one seed.
+# 3. Breakout at 10M frames, one seed.
 together "dqn-cpu-recipe:breakout:1:10000000:$out/breakout-10m:2"
 
-# 5. Pong at 4M frames, the recipe's third seed.
+# 4. Pong at 4M frames, the recipe's third seed.
 together "dqn-cpu-recipe:pong:3:4000000:$out/pong-4m:2"
+
+# 5. Pong at 2M frames, seeds 1 and 2 of the shorter epsilon decay.
+together "cpu-fast-decay100k:pong:1:2000000:$out/pong-2m:1" "cpu-fast-decay100k:pong:2:2000000:$out/pong-2m:1"
 
 # 6. Pong at 2M frames, seeds 1 and 2 of batch 64 at half the update rate.
 together "cpu-recipe-batch64:pong:1:2000000:$out/pong-2m:1" "cpu-recipe-batch64:pong:2:2000000:$out/pong-2m:1"
