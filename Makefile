@@ -17,13 +17,13 @@ build: setup
 	@$(SWIFT) build -c release --product arena >/tmp/arena-build.log 2>&1 || { tail -30 /tmp/arena-build.log; echo "make: the release build failed (log above)" >&2; exit 1; }
 	@$(SWIFT) build -c release --product ale-reference-bench >>/tmp/arena-build.log 2>&1 || { tail -30 /tmp/arena-build.log; exit 1; }
 
-# The main job: DQN with the CPU preset on Pong, 4M frames, into results/. Running it again
-# resumes the same run from its newest checkpoint.
+# The main job: DQN with the CPU preset on Pong, 2M frames (500k agent steps), into results/.
+# Running it again resumes the same run from its newest checkpoint.
 # The recipe multiplies in bf16 where the CPU has AVX512_BF16 (its numerics as measured), and
 # runs as its fp32 twin elsewhere; the run folder's config.json records which.
 RUN_PRECISION := $(if $(shell grep -qw avx512_bf16 /proc/cpuinfo && echo yes),,--set precision=fp32)
 run: build
-	$(ARENA) train --game pong --agent agents/dqn-cpu-recipe.json --frames 4000000 --seed 1 --protocol nature2015 $(RUN_PRECISION)
+	$(ARENA) train --game pong --agent agents/dqn-cpu-recipe2.json --frames 2000000 --seed 1 --protocol nature2015 $(RUN_PRECISION)
 
 # Tests also need ffmpeg (replay videos), SDL2 (the replay window, run with SDL's dummy driver),
 # root (a tmpfs mount) and a throw-away Slurm cluster (the sweep end-to-end test), all set up here.

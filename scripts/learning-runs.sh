@@ -4,24 +4,28 @@
 # an interrupted one resumes from its newest checkpoint, a missing one starts).
 #
 # In order (each step waits for the one before; the candidates already decided come last):
-#   1. Pong, 2M frames (500k agent steps), seeds 1 and 2 side by side of
-#      agents/candidates/cpu-recipe-update2.json: the recipe with an update every 2 agent steps
-#      (target sync still every 500 updates): the updates of the recipe's 4M-frame run in half
-#      the frames and about the same wall time (one thread each: on 2 cores one process acts
-#      while the other updates; two one-thread runs finish sooner than the same two one after
-#      the other);
-#   2. Pong, 4M frames, seeds 1 and 2 of agents/dqn-cpu-recipe.json (`make run`'s preset; issue
-#      "learning", point 3: every seed), side by side, one thread each;
-#   3. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe.json with every
+#   1. Pong, seed 3 of agents/dqn-cpu-recipe2.json (`make run`'s preset: the recipe with an
+#      update every 2 agent steps), with every thread: 2M frames (500k agent steps), then a copy
+#      carried on to 4M frames (issue "learning", point 3: +18 on every seed within 4M frames);
+#   2. the same for seed 1, and
+#   3. for seed 2 (at 2M frames both repeat the runs of agents/candidates/cpu-recipe-update2.json,
+#      the same configuration under its candidate name, whose report is
+#      results/learning-runs/cpu-recipe-update2-2m);
+#   4. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe2.json with every
 #      thread (point 4);
-#   4. Pong, 4M frames, seed 3 of agents/dqn-cpu-recipe.json, with every thread;
-#   5. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-fast-decay100k.json:
+#   5. Pong, 2M frames, seeds 1 and 2 side by side, one thread each, of
+#      agents/candidates/cpu-recipe-update2.json: the runs that adopted it (report:
+#      results/learning-runs/cpu-recipe-update2-2m; one lane each, so not the same trajectories
+#      as steps 2 and 3, whose two lanes sum the gradient in another order);
+#   6. Pong, 4M frames, seeds 1 and 2 of agents/dqn-cpu-recipe.json (the recipe before
+#      dqn-cpu-recipe2; never finished: lost twice with the machine), side by side, one thread each;
+#   7. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-fast-decay100k.json:
 #      the recipe with epsilon decaying over 100k agent steps instead of 250k (dropped; its
 #      report is results/learning-runs/cpu-fast-decay100k-2m);
-#   6. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-recipe-batch64.json:
+#   8. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-recipe-batch64.json:
 #      the recipe with batch 64 at half the update rate (dropped; its report is
 #      results/learning-runs/cpu-recipe-batch64-2m);
-#   7. Pong, 2M frames and then carried on to 4M, seeds 1 and 2 of
+#   9. Pong, 2M frames and then carried on to 4M, seeds 1 and 2 of
 #      agents/candidates/cpu-fast-adam-eps1e-8-bf16.json: the runs behind agents/pong-dqn-recipe
 #      (the recipe with our convolution kernels instead of oneDNN's).
 # Where the CPU has no AVX512_BF16 the presets' fp32 twins run (the same files with precision
@@ -29,9 +33,9 @@
 #
 #   scripts/learning-runs.sh [OUT]      (default: results)
 #
-# Runs take about an hour (Pong) to many hours (Breakout) on 2 cores: start it with nohup,
+# Runs take one to three hours (Pong) to many hours (Breakout) on 2 cores: start it with nohup,
 # outside the work tree, e.g.
-#   nohup nice -n 19 scripts/learning-runs.sh /work/runs/v5 >> /work/runs/v5.log 2>&1 &
+#   nohup nice -n 19 scripts/learning-runs.sh /work/runs/v7 >> /work/runs/v7.log 2>&1 &
 # and follow it in its log, with `arena compare OUT --include-unfinished --out /tmp/now` (every
 # run, finished or not, with its latest evaluation) or with `tensorboard --logdir OUT`.
 # ARENA names another arena binary (a copy, so rebuilding the work tree does not touch the runs).
@@ -94,25 +98,32 @@ carry() {
   fi
 }
 
-# 1. Pong at 2M frames, seeds 1 and 2 of the recipe with twice the updates per agent step.
+# solo PRESET GAME SEED: 2M frames with every thread, then a copy carried on to 4M frames.
+solo() {
+  together "$1:$2:$3:2000000:$out/$2-2m:2"
+  carry "$out/$2-2m/$2/$1/$3" "$out/$2-4m-carried/$2/$1/$3"
+  together "$1:$2:$3:4000000:$out/$2-4m-carried:2"
+}
+
+# 1.-3. Pong, the preset's three seeds, 2M frames and on to 4M, third seed first.
+for seed in 3 1 2; do solo dqn-cpu-recipe2 pong "$seed"; done
+
+# 4. Breakout at 10M frames, one seed.
+together "dqn-cpu-recipe2:breakout:1:10000000:$out/breakout-10m:2"
+
+# 5. The adopting runs of the update-every-2 candidate, one lane each.
 together "cpu-recipe-update2:pong:1:2000000:$out/pong-2m:1" "cpu-recipe-update2:pong:2:2000000:$out/pong-2m:1"
 
-# 2. Pong at 4M frames, seeds 1 and 2 of the recipe.
+# 6. Pong at 4M frames, seeds 1 and 2 of the recipe before.
 together "dqn-cpu-recipe:pong:1:4000000:$out/pong-4m:1" "dqn-cpu-recipe:pong:2:4000000:$out/pong-4m:1"
 
-# 3. Breakout at 10M frames, one seed.
-together "dqn-cpu-recipe:breakout:1:10000000:$out/breakout-10m:2"
-
-# 4. Pong at 4M frames, the recipe's third seed.
-together "dqn-cpu-recipe:pong:3:4000000:$out/pong-4m:2"
-
-# 5. Pong at 2M frames, seeds 1 and 2 of the shorter epsilon decay.
+# 7. Pong at 2M frames, seeds 1 and 2 of the shorter epsilon decay.
 together "cpu-fast-decay100k:pong:1:2000000:$out/pong-2m:1" "cpu-fast-decay100k:pong:2:2000000:$out/pong-2m:1"
 
-# 6. Pong at 2M frames, seeds 1 and 2 of batch 64 at half the update rate.
+# 8. Pong at 2M frames, seeds 1 and 2 of batch 64 at half the update rate.
 together "cpu-recipe-batch64:pong:1:2000000:$out/pong-2m:1" "cpu-recipe-batch64:pong:2:2000000:$out/pong-2m:1"
 
-# 7. The shipped Pong agent's runs: 2M frames, then copies carried on to 4M.
+# 9. The shipped Pong agent's runs: 2M frames, then copies carried on to 4M.
 old=cpu-fast-adam-eps1e-8-bf16
 together "$old:pong:1:2000000:$out/pong-2m:1" "$old:pong:2:2000000:$out/pong-2m:1"
 for seed in 1 2; do carry "$out/pong-2m/pong/$old/$seed" "$out/pong-4m-carried/pong/$old/$seed"; done

@@ -159,6 +159,23 @@ import NeuralNet
         fast.kernels = .onednn
         #expect(fast == recipe)
     }
+
+    /// `make run`'s preset since the update-every-2 candidate was adopted: dqn-cpu-recipe with an
+    /// update every 2 agent steps and the target synced every 1,000 agent steps (still every 500
+    /// updates), nothing else changed; and the candidate file the adoption measured is the same
+    /// configuration, so its runs stand for this preset's.
+    @Test func cpuRecipe2PresetIsTheRecipeWithTwiceTheUpdates() throws {
+        let dir = Self.agentsDirectory
+        let recipe2 = try DQNConfig.load(from: dir.appendingPathComponent("dqn-cpu-recipe2.json"))
+        #expect(recipe2.updatePeriod == 2 && recipe2.targetUpdatePeriod == 1_000)
+        var recipe = try DQNConfig.load(from: dir.appendingPathComponent("dqn-cpu-recipe.json"))
+        #expect(recipe.updatePeriod == 4 && recipe.targetUpdatePeriod == 2_000)
+        recipe.updatePeriod = 2
+        recipe.targetUpdatePeriod = 1_000
+        #expect(recipe == recipe2)
+        let candidate = try DQNConfig.load(from: dir.appendingPathComponent("candidates/cpu-recipe-update2.json"))
+        #expect(candidate == recipe2)
+    }
 }
 
 @Suite struct AgentCatalogTests {
