@@ -36,12 +36,17 @@ sys.exit(0 if e.get("agent_steps", 0) >= c["budget_agent_steps"] else 1)' "$run"
 game="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["game"])' "$run/config.json")"
 protocol="$(python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); print(c["run"]["protocol"])' "$run/config.json")"
 seed="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["seed"])' "$run/config.json")"
+# A run under a changed protocol (`arena train --protocol-set`) is evaluated under the same changes.
+changes=()
+while read -r change; do [ -n "$change" ] && changes+=(--protocol-set "$change"); done < <(python3 -c '
+import json, sys
+for c in json.load(open(sys.argv[1]))["run"].get("protocolChanges", []): print(c)' "$run/config.json")
 
 stage="$(mktemp -d "$(dirname "$out")/.export.XXXXXX")"
 trap 'rm -rf "$stage"' EXIT
 "$arena" weights convert "$run/weights.safetensors" --dtype f16 --out "$stage/weights.safetensors" >/dev/null
 cp "$run/config.json" "$stage/config.json"
-"$arena" evaluate --weights "$stage/weights.safetensors" --game "$game" --protocol "$protocol" \
+"$arena" evaluate --weights "$stage/weights.safetensors" --game "$game" --protocol "$protocol" "${changes[@]}" \
   --episodes "$episodes" --seed "$seed" --episodes-dir "$stage/episodes" --json >"$stage/evaluation.json"
 # Pick the highest-scoring episode from evaluation.json (ties: the first).
 index="$(python3 -c '

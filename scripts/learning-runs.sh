@@ -11,21 +11,24 @@
 #   3. for seed 2 (at 2M frames both repeat the runs of agents/candidates/cpu-recipe-update2.json,
 #      the same configuration under its candidate name, whose report is
 #      results/learning-runs/cpu-recipe-update2-2m);
-#   4. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe2.json with every
+#   4. Breakout, 2M frames, seed 1 of agents/dqn-cpu-recipe2.json under nature2015 and under
+#      nature2015 without FIRE after a lost life (`--protocol-set fireOnLifeLoss=false`), side by
+#      side, one thread each: the effect of that choice on learning (point 1);
+#   5. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe2.json with every
 #      thread (point 4);
-#   5. Pong, 2M frames, seeds 1 and 2 side by side, one thread each, of
+#   6. Pong, 2M frames, seeds 1 and 2 side by side, one thread each, of
 #      agents/candidates/cpu-recipe-update2.json: the runs that adopted it (report:
 #      results/learning-runs/cpu-recipe-update2-2m; one lane each, so not the same trajectories
 #      as steps 2 and 3, whose two lanes sum the gradient in another order);
-#   6. Pong, 4M frames, seeds 1 and 2 of agents/dqn-cpu-recipe.json (the recipe before
+#   7. Pong, 4M frames, seeds 1 and 2 of agents/dqn-cpu-recipe.json (the recipe before
 #      dqn-cpu-recipe2; never finished: lost twice with the machine), side by side, one thread each;
-#   7. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-fast-decay100k.json:
+#   8. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-fast-decay100k.json:
 #      the recipe with epsilon decaying over 100k agent steps instead of 250k (dropped; its
 #      report is results/learning-runs/cpu-fast-decay100k-2m);
-#   8. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-recipe-batch64.json:
+#   9. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-recipe-batch64.json:
 #      the recipe with batch 64 at half the update rate (dropped; its report is
 #      results/learning-runs/cpu-recipe-batch64-2m);
-#   9. Pong, 2M frames and then carried on to 4M, seeds 1 and 2 of
+#  10. Pong, 2M frames and then carried on to 4M, seeds 1 and 2 of
 #      agents/candidates/cpu-fast-adam-eps1e-8-bf16.json: the runs behind agents/pong-dqn-recipe
 #      (the recipe with our convolution kernels instead of oneDNN's).
 # Where the CPU has no AVX512_BF16 the presets' fp32 twins run (the same files with precision
@@ -73,13 +76,15 @@ preset() {
 grep -qw avx512_bf16 /proc/cpuinfo || echo "learning-runs: this CPU has no AVX512_BF16; the presets run in fp32" >&2
 
 # together SPEC...: runs in parallel, one `arena train` each; waits for all.
-# Each SPEC is "preset:game:seed:frames:out:threads".
+# Each SPEC is "preset:game:seed:frames:out:threads[:protocol change]".
 together() {
   children=()
   for spec in "$@"; do
-    IFS=: read -r name game seed frames dir threads <<<"$spec"
+    IFS=: read -r name game seed frames dir threads change <<<"$spec"
+    local changes=()
+    [ -n "$change" ] && changes=(--protocol-set "$change")
     "$arena" train --game "$game" --agent "$(preset "$name")" --seed "$seed" --frames "$frames" --out "$dir" \
-      --threads "$threads" &
+      --threads "$threads" "${changes[@]}" &
     children+=($!)
   done
   local status=0
@@ -108,22 +113,26 @@ solo() {
 # 1.-3. Pong, the preset's three seeds, 2M frames and on to 4M, third seed first.
 for seed in 3 1 2; do solo dqn-cpu-recipe2 pong "$seed"; done
 
-# 4. Breakout at 10M frames, one seed.
+# 4. Breakout at 2M frames, with and without FIRE after a lost life.
+together "dqn-cpu-recipe2:breakout:1:2000000:$out/breakout-2m:1" \
+  "dqn-cpu-recipe2:breakout:1:2000000:$out/breakout-2m-no-fire-on-life-loss:1:fireOnLifeLoss=false"
+
+# 5. Breakout at 10M frames, one seed.
 together "dqn-cpu-recipe2:breakout:1:10000000:$out/breakout-10m:2"
 
-# 5. The adopting runs of the update-every-2 candidate, one lane each.
+# 6. The adopting runs of the update-every-2 candidate, one lane each.
 together "cpu-recipe-update2:pong:1:2000000:$out/pong-2m:1" "cpu-recipe-update2:pong:2:2000000:$out/pong-2m:1"
 
-# 6. Pong at 4M frames, seeds 1 and 2 of the recipe before.
+# 7. Pong at 4M frames, seeds 1 and 2 of the recipe before.
 together "dqn-cpu-recipe:pong:1:4000000:$out/pong-4m:1" "dqn-cpu-recipe:pong:2:4000000:$out/pong-4m:1"
 
-# 7. Pong at 2M frames, seeds 1 and 2 of the shorter epsilon decay.
+# 8. Pong at 2M frames, seeds 1 and 2 of the shorter epsilon decay.
 together "cpu-fast-decay100k:pong:1:2000000:$out/pong-2m:1" "cpu-fast-decay100k:pong:2:2000000:$out/pong-2m:1"
 
-# 8. Pong at 2M frames, seeds 1 and 2 of batch 64 at half the update rate.
+# 9. Pong at 2M frames, seeds 1 and 2 of batch 64 at half the update rate.
 together "cpu-recipe-batch64:pong:1:2000000:$out/pong-2m:1" "cpu-recipe-batch64:pong:2:2000000:$out/pong-2m:1"
 
-# 9. The shipped Pong agent's runs: 2M frames, then copies carried on to 4M.
+# 10. The shipped Pong agent's runs: 2M frames, then copies carried on to 4M.
 old=cpu-fast-adam-eps1e-8-bf16
 together "$old:pong:1:2000000:$out/pong-2m:1" "$old:pong:2:2000000:$out/pong-2m:1"
 for seed in 1 2; do carry "$out/pong-2m/pong/$old/$seed" "$out/pong-4m-carried/pong/$old/$seed"; done

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How raw emulator frames become what an agent sees and is rewarded with. Every piece is a
 /// setting; the named protocols (`EvaluationProtocol`) fix them all.
 public struct PreprocessingSettings: Codable, Equatable, Sendable {
@@ -41,6 +43,59 @@ public struct PreprocessingSettings: Codable, Equatable, Sendable {
         fireOnLifeLoss = try c.decodeIfPresent(Bool.self, forKey: .fireOnLifeLoss) ?? false
         clipRewards = try c.decode(Bool.self, forKey: .clipRewards)
         maxEpisodeFrames = try c.decode(Int.self, forKey: .maxEpisodeFrames)
+    }
+
+    private static let boolKeys: [String: WritableKeyPath<PreprocessingSettings, Bool>] = [
+        "maxPoolLastTwoFrames": \.maxPoolLastTwoFrames, "fireOnReset": \.fireOnReset,
+        "terminalOnLifeLoss": \.terminalOnLifeLoss, "fireOnLifeLoss": \.fireOnLifeLoss, "clipRewards": \.clipRewards,
+    ]
+    private static let intKeys: [String: WritableKeyPath<PreprocessingSettings, Int>] = [
+        "frameSkip": \.frameSkip, "screenSize": \.screenSize, "noopMax": \.noopMax, "maxEpisodeFrames": \.maxEpisodeFrames,
+    ]
+
+    /// Splits `key=value` and checks the key and the value's type, with a sentence on failure.
+    static func parse(_ change: String) throws -> (key: String, value: String) {
+        guard let eq = change.firstIndex(of: "="), eq != change.startIndex else {
+            throw EnvironmentError("Protocol change '\(change)' is not of the form key=value (for example fireOnLifeLoss=false).")
+        }
+        let key = change[..<eq].trimmingCharacters(in: .whitespaces)
+        let value = change[change.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+        if boolKeys[key] != nil {
+            guard value == "true" || value == "false" else {
+                throw EnvironmentError("Protocol change '\(change)': \(key) is true or false, got '\(value)'.")
+            }
+        } else if intKeys[key] != nil {
+            guard Int(value) != nil else {
+                throw EnvironmentError("Protocol change '\(change)': \(key) is a whole number, got '\(value)'.")
+            }
+        } else {
+            let known = (Array(boolKeys.keys) + Array(intKeys.keys)).sorted().joined(separator: ", ")
+            throw EnvironmentError("Unknown preprocessing setting '\(key)' in protocol change '\(change)'. Known settings: \(known).")
+        }
+        return (key, value)
+    }
+
+    /// Applies one checked `key=value` change.
+    mutating func apply(_ change: String) throws {
+        let (key, value) = try Self.parse(change)
+        if let path = Self.boolKeys[key] { self[keyPath: path] = value == "true" }
+        if let path = Self.intKeys[key], let v = Int(value) { self[keyPath: path] = v }
+    }
+
+    /// The changes that alter `base`, one per key (the last given wins), as `key=value` in key
+    /// order: the canonical form a run records and a changed protocol is named by.
+    public static func canonicalChanges(_ changes: [String], from base: PreprocessingSettings) throws -> [String] {
+        var last: [String: String] = [:]
+        for change in changes {
+            let (key, value) = try parse(change)
+            last[key] = value
+        }
+        return try last.keys.sorted().compactMap { key in
+            var changed = base
+            let change = "\(key)=\(last[key]!)"
+            try changed.apply(change)
+            return changed == base ? nil : change
+        }
     }
 
     public func validate() throws {
@@ -93,6 +148,22 @@ public enum EvaluationProtocol: String, Codable, CaseIterable, Sendable, CustomS
                                     emulator: EmulatorSettings(stickyActionProbability: 0.25, fullActionSpace: true),
                                     preprocessing: p, evalEpsilon: 0.001, evalMaxEpisodeFrames: 108_000)
         }
+    }
+
+    /// The protocol's settings with preprocessing changes (`key=value`, e.g.
+    /// `fireOnLifeLoss=false`) for ablations: each change that differs from the protocol's own
+    /// value is applied and named, in key order, after the protocol's name ("nature2015,
+    /// fireOnLifeLoss=false"), so a changed protocol is never taken for the protocol proper and
+    /// results under it are never pooled with it. Unknown keys, values of the wrong type and
+    /// values the preprocessing cannot use are refused with a sentence naming them.
+    public func settings(changing changes: [String]) throws -> ProtocolSettings {
+        var s = settings
+        let applied = try PreprocessingSettings.canonicalChanges(changes, from: s.preprocessing)
+        guard !applied.isEmpty else { return s }
+        for change in applied { try s.preprocessing.apply(change) }
+        try s.preprocessing.validate()
+        s.name += ", " + applied.joined(separator: ", ")
+        return s
     }
 
     /// Parses a protocol name, with a sentence listing the valid ones on failure.

@@ -22,6 +22,9 @@ public struct EvaluationRequest {
     public var weightsFile: URL?
     /// Where episode files go (nil: not saved).
     public var episodesDirectory: URL?
+    /// Preprocessing changes of the protocol (`RunSettings.protocolChanges`): a run trained under a
+    /// changed protocol is evaluated under the same one, unless another protocol is asked for.
+    public var protocolChanges: [String] = []
     /// Evaluation epsilon instead of the protocol's (e.g. Dopamine's 0.001), nil: the protocol's.
     public var epsilonOverride: Double?
     /// Evaluation episode cap in emulator frames instead of the protocol's, nil: the protocol's.
@@ -48,18 +51,20 @@ public struct EvaluationRequest {
     /// changed ("nature2015, eval epsilon 0.001"), in the summary and in every episode file, so a
     /// score is never mistaken for one under the protocol proper.
     public var settings: ProtocolSettings {
-        var s = self.protocol.settings
-        var changes: [String] = []
-        if let e = epsilonOverride, e != s.evalEpsilon {
-            s.evalEpsilon = e
-            changes.append("eval epsilon \(e)")
+        get throws {
+            var s = try self.protocol.settings(changing: protocolChanges)
+            var changes: [String] = []
+            if let e = epsilonOverride, e != s.evalEpsilon {
+                s.evalEpsilon = e
+                changes.append("eval epsilon \(e)")
+            }
+            if let f = maxEpisodeFramesOverride, f != s.evalMaxEpisodeFrames {
+                s.evalMaxEpisodeFrames = f
+                changes.append("cap \(f) frames")
+            }
+            if !changes.isEmpty { s.name += ", " + changes.joined(separator: ", ") }
+            return s
         }
-        if let f = maxEpisodeFramesOverride, f != s.evalMaxEpisodeFrames {
-            s.evalMaxEpisodeFrames = f
-            changes.append("cap \(f) frames")
-        }
-        if !changes.isEmpty { s.name += ", " + changes.joined(separator: ", ") }
-        return s
     }
 
     /// From a run folder (or a shipped agent's folder): its config.json names the agent's kind and
@@ -68,17 +73,20 @@ public struct EvaluationRequest {
         let record = try RunRecord.read(from: dir.appendingPathComponent("config.json"))
         let factory = try record.agentFactory()
         let weights = dir.appendingPathComponent("weights.safetensors")
-        return EvaluationRequest(game: record.game, protocol: protocolOverride ?? record.run.protocol, episodes: episodes,
+        let proto = protocolOverride ?? record.run.protocol
+        var request = EvaluationRequest(game: record.game, protocol: proto, episodes: episodes,
                                  seed: seed ?? record.seed, agentName: record.agent, source: dir.path,
                                  weightsFile: FileManager.default.fileExists(atPath: weights.path) ? weights : nil,
                                  episodesDirectory: dir.appendingPathComponent("episodes")) { context, epsilon in
             try factory.loadPublished(from: dir, context: context, epsilon: epsilon)
         }
+        if proto == record.run.protocol { request.protocolChanges = record.run.protocolChanges }
+        return request
     }
 
     /// Plays the episodes; `onEpisode` sees each one as it ends, with its value check when asked for.
     public func run(onEpisode: (Int, EvaluatedEpisode, ValueCheck.Episode?) -> Void = { _, _, _ in }) throws -> EvaluationSummary {
-        let settings = self.settings
+        let settings = try self.settings
         let info = try GameCatalog.resolve(game)
         let probe = try ArcadeEnvironment(game: info.id, settings: settings.emulator, seed: seed)
         let agent = try makeAgent(AgentContext(actionCount: probe.actionCount, seed: seed), settings.evalEpsilon)

@@ -12,6 +12,11 @@ public struct RunSettings: Codable, Equatable, Sendable {
     public var agent: String
     public var seed: UInt64
     public var `protocol`: EvaluationProtocol
+    /// Changes to the protocol's preprocessing for an ablation (`fireOnLifeLoss=false`), in the
+    /// canonical form of `PreprocessingSettings.canonicalChanges`; empty: the protocol proper.
+    /// The changed protocol is named for them (`protocolSettings.name`). Absent in records
+    /// written before changes existed (read as none).
+    public var protocolChanges: [String] = []
     /// Total agent steps of training (one agent step = `frameSkip` emulator frames).
     public var budgetAgentSteps: Int
     /// Agent steps of the training phase of one iteration (Dopamine: 250,000 = 1M frames).
@@ -31,8 +36,49 @@ public struct RunSettings: Codable, Equatable, Sendable {
         self.budgetAgentSteps = budgetAgentSteps
     }
 
+    /// The protocol's settings with `protocolChanges` applied (`EvaluationProtocol.settings(changing:)`).
+    public func protocolSettings() throws -> ProtocolSettings {
+        do { return try self.protocol.settings(changing: protocolChanges) } catch { throw RunError("\(error)") }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case game, agent, seed, `protocol`, protocolChanges, budgetAgentSteps, iterationSteps, evalEpisodes,
+             finalEvalEpisodes, keepCheckpoints
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        game = try c.decode(String.self, forKey: .game)
+        agent = try c.decode(String.self, forKey: .agent)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        self.protocol = try c.decode(EvaluationProtocol.self, forKey: .protocol)
+        protocolChanges = try c.decodeIfPresent([String].self, forKey: .protocolChanges) ?? []
+        budgetAgentSteps = try c.decode(Int.self, forKey: .budgetAgentSteps)
+        iterationSteps = try c.decode(Int.self, forKey: .iterationSteps)
+        evalEpisodes = try c.decode(Int.self, forKey: .evalEpisodes)
+        finalEvalEpisodes = try c.decode(Int.self, forKey: .finalEvalEpisodes)
+        keepCheckpoints = try c.decode(Int.self, forKey: .keepCheckpoints)
+    }
+
+    /// Writes every field, `protocolChanges` only when there are some (so the records of runs
+    /// under a protocol proper read as they always have).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(game, forKey: .game)
+        try c.encode(agent, forKey: .agent)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(self.protocol, forKey: .protocol)
+        if !protocolChanges.isEmpty { try c.encode(protocolChanges, forKey: .protocolChanges) }
+        try c.encode(budgetAgentSteps, forKey: .budgetAgentSteps)
+        try c.encode(iterationSteps, forKey: .iterationSteps)
+        try c.encode(evalEpisodes, forKey: .evalEpisodes)
+        try c.encode(finalEvalEpisodes, forKey: .finalEvalEpisodes)
+        try c.encode(keepCheckpoints, forKey: .keepCheckpoints)
+    }
+
     public func validate() throws {
         func bad(_ s: String) throws { throw RunError(s) }
+        _ = try protocolSettings()
         if budgetAgentSteps < 1 { try bad("The training budget must be at least 1 agent step, got \(budgetAgentSteps).") }
         if iterationSteps < 1 { try bad("iterationSteps must be at least 1, got \(iterationSteps).") }
         if evalEpisodes < 0 || finalEvalEpisodes < 0 { try bad("Evaluation episode counts cannot be negative.") }
@@ -76,7 +122,9 @@ public struct RunRecord: Equatable, Sendable {
     public var game: String { run.game }
     public var agent: String { run.agent }
     public var seed: UInt64 { run.seed }
-    public var `protocol`: String { run.protocol.rawValue }
+    /// The protocol's name as results are grouped by: the named protocol, or with its changes
+    /// (`RunSettings.protocolChanges`) the changed protocol's name.
+    public var `protocol`: String { protocolSettings.name }
     public var budgetAgentSteps: Int { run.budgetAgentSteps }
 
     public init(run: RunSettings, arenaVersion: String, aleVersion: String, agentKind: String, agentConfig: JSONValue,

@@ -82,7 +82,7 @@ public final class Trainer {
         self.runDirectory = runDirectory
         self.romDirectory = romDirectory
         self.compute = compute
-        protocolSettings = settings.protocol.settings
+        protocolSettings = try settings.protocolSettings()
     }
 
     var record: RunRecord {

@@ -21,6 +21,10 @@ struct EvaluateCommand: ParsableCommand {
     var episodes: Int = 30
     @Option(help: "Protocol (default: the run's, or nature2015 with --weights).")
     var `protocol`: EvaluationProtocol?
+    @Option(name: .customLong("protocol-set"), help: ArgumentHelp(
+        "Change a preprocessing setting of the protocol, key=value (repeatable), e.g. --protocol-set fireOnLifeLoss=false.",
+        discussion: "Default: a run's own changes (`arena train --protocol-set`), none with --weights or --agent. The summary and the episode files name the changed protocol."))
+    var protocolChanges: [String] = []
     @Option(help: "Seed of the evaluation (no-op starts, epsilon, sticky actions).")
     var seed: UInt64?
     @Option(help: "Folder for the episode files (default: the run's episodes/, or none with --weights).")
@@ -50,6 +54,7 @@ struct EvaluateCommand: ParsableCommand {
         if runFolder != nil && game != nil { throw ValidationError("--game is for --weights or --agent; a run folder already names its game.") }
         _ = try game?.resolve()
         if episodes < 1 { throw ValidationError("--episodes must be at least 1, got \(episodes).") }
+        do { _ = try (`protocol` ?? .nature2015).settings(changing: protocolChanges) } catch { throw ValidationError("\(error)") }
         if let epsilon, !(0...1).contains(epsilon) { throw ValidationError("--epsilon must be between 0 and 1, got \(epsilon).") }
         if let maxEpisodeFrames, maxEpisodeFrames < 1 {
             throw ValidationError("--max-episode-frames must be at least 1, got \(maxEpisodeFrames).")
@@ -76,12 +81,13 @@ struct EvaluateCommand: ParsableCommand {
                 try factory.makeAgent(context)
             }
         }
+        if !protocolChanges.isEmpty { request.protocolChanges = protocolChanges }
         if let episodesDir { request.episodesDirectory = URL(fileURLWithPath: episodesDir) }
         request.epsilonOverride = epsilon
         request.maxEpisodeFramesOverride = maxEpisodeFrames
         request.valueCheck = valueCheck
         if !json {
-            let s = request.settings
+            let s = try request.settings
             print("evaluating \(request.source) on \(request.game), protocol \(s.name), \(request.episodes) episodes, seed \(request.seed)"
                   + " (epsilon \(s.evalEpsilon), cap \(s.evalMaxEpisodeFrames) frames)")
         }

@@ -43,6 +43,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write a checkpoint within a training phase after this many minutes without one (0: only at iteration ends).",
                                discussion: "A checkpoint is always written at the end of every iteration and on SIGINT/SIGTERM; this bounds what a SIGKILL or a lost machine costs. Checkpoints change nothing the run computes."))
     var checkpointMinutes: Double = 10
+    @Option(name: .customLong("protocol-set"), help: ArgumentHelp(
+        "Change a preprocessing setting of the protocol, key=value (repeatable), e.g. --protocol-set fireOnLifeLoss=false.",
+        discussion: "For ablations: the changed protocol is recorded and reported under its own name (\"nature2015, fireOnLifeLoss=false\"), so its results are never pooled with the protocol's. Train it into its own --out folder."))
+    var protocolChanges: [String] = []
     @Option(name: .customLong("set"), help: "Override an agent setting, key=value (repeatable), e.g. --set batchSize=64.")
     var overrides: [String] = []
     @Flag(help: "Plain progress lines even on a terminal.")
@@ -56,6 +60,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--checkpoint-minutes must be 0 (only at iteration ends) or a positive number of minutes, got \(checkpointMinutes).")
         }
         _ = try game.resolve()
+        do { _ = try protocolOption.value.settings(changing: protocolChanges) } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
@@ -63,9 +68,12 @@ struct TrainCommand: ParsableCommand {
         let info = try game.resolve()
         let threads = threadsOption.threads
         let factory = try AgentCatalog.resolve(agent, agentsDirectory: URL(fileURLWithPath: "agents"), overrides: overrides)
-        let frameSkip = proto.settings.preprocessing.frameSkip
+        let changes = try PreprocessingSettings.canonicalChanges(protocolChanges, from: proto.settings.preprocessing)
+        let protocolSettings = try proto.settings(changing: changes)
+        let frameSkip = protocolSettings.preprocessing.frameSkip
         let budget = steps ?? (frames.map { max(1, $0 / frameSkip) } ?? 1_000_000)
         var settings = RunSettings(game: info.id, agent: factory.name, seed: seed, protocol: proto, budgetAgentSteps: budget)
+        settings.protocolChanges = changes
         settings.iterationSteps = iterationSteps
         settings.evalEpisodes = evalEpisodes
         settings.finalEvalEpisodes = finalEvalEpisodes
@@ -73,7 +81,7 @@ struct TrainCommand: ParsableCommand {
         let dir = settings.runDirectory(root: URL(fileURLWithPath: out))
         let trainer = try Trainer(settings: settings, agent: factory, runDirectory: dir,
                                   compute: ComputeResources(threads: threads))
-        print("arena train: \(info.id) with \(settings.agent) (\(factory.kind)), protocol \(proto), seed \(seed), budget \(budget) agent steps (\(budget * frameSkip) frames)")
+        print("arena train: \(info.id) with \(settings.agent) (\(factory.kind)), protocol \(protocolSettings.name), seed \(seed), budget \(budget) agent steps (\(budget * frameSkip) frames)")
         print("run folder: \(dir.path)")
         print("effective agent configuration:\n\(factory.configurationJSON)")
         fflush(stdout)  // before any error on stderr, also when both go to one log file

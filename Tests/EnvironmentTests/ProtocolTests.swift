@@ -40,6 +40,38 @@ import Testing
         #expect(s.preprocessing.maxEpisodeFrames == 108_000 && s.evalMaxEpisodeFrames == 108_000)
     }
 
+    /// Ablations change the protocol's preprocessing: only real changes count, one per key (the
+    /// last wins), in key order, and the changed protocol is named for them.
+    @Test func changesApplyAndNameTheChangedProtocol() throws {
+        let base = EvaluationProtocol.nature2015.settings
+        let s = try EvaluationProtocol.nature2015.settings(changing: ["noopMax=0", "fireOnLifeLoss=true", "fireOnLifeLoss = false"])
+        #expect(s.name == "nature2015, fireOnLifeLoss=false, noopMax=0")
+        #expect(!s.preprocessing.fireOnLifeLoss && s.preprocessing.noopMax == 0)
+        var expected = base.preprocessing
+        expected.fireOnLifeLoss = false
+        expected.noopMax = 0
+        #expect(s.preprocessing == expected && s.emulator == base.emulator && s.evalEpsilon == base.evalEpsilon)
+        // Evaluation derives from the changed training preprocessing.
+        #expect(!s.evaluationPreprocessing.fireOnLifeLoss)
+        // A change to the protocol's own value is no change.
+        #expect(try EvaluationProtocol.nature2015.settings(changing: ["fireOnLifeLoss=true"]) == base)
+        #expect(try EvaluationProtocol.nature2015.settings(changing: []) == base)
+        #expect(try PreprocessingSettings.canonicalChanges(["noopMax=0", "frameSkip=4", "clipRewards=false"], from: base.preprocessing)
+                == ["clipRewards=false", "noopMax=0"])
+    }
+
+    @Test func badChangesAreRefusedWithASentence() {
+        func refusal(_ change: String) -> String? {
+            do { _ = try EvaluationProtocol.nature2015.settings(changing: [change]); return nil } catch { return "\(error)" }
+        }
+        #expect(refusal("fireOnLifeloss=false")?.contains("Unknown preprocessing setting 'fireOnLifeloss'") == true)
+        #expect(refusal("fireOnLifeloss=false")?.contains("fireOnLifeLoss") == true)
+        #expect(refusal("fireOnLifeLoss=no") == "Protocol change 'fireOnLifeLoss=no': fireOnLifeLoss is true or false, got 'no'.")
+        #expect(refusal("noopMax=1.5") == "Protocol change 'noopMax=1.5': noopMax is a whole number, got '1.5'.")
+        #expect(refusal("fireOnLifeLoss") == "Protocol change 'fireOnLifeLoss' is not of the form key=value (for example fireOnLifeLoss=false).")
+        #expect(refusal("frameSkip=0") == "frameSkip must be at least 1, got 0.")
+    }
+
     @Test func namesParseAndUnknownNamesListTheValidOnes() throws {
         #expect(try EvaluationProtocol.named("Nature2015") == .nature2015)
         #expect { try EvaluationProtocol.named("dopamine") } throws: {

@@ -29,6 +29,11 @@ import TestSupport
         #expect(fresh.status == 0, "stderr: \(fresh.err)")
         let freshSummary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(fresh.out.utf8))
         #expect(freshSummary.episodes.count == 1 && freshSummary.protocol == "nature2015")
+        let changed = try cli.run(["evaluate", "--agent", "random", "--game", "breakout", "--episodes", "1", "--json",
+                                   "--protocol-set", "fireOnLifeLoss=false"])
+        #expect(changed.status == 0, "stderr: \(changed.err)")
+        let changedSummary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(changed.out.utf8))
+        #expect(changedSummary.protocol == "nature2015, fireOnLifeLoss=false")
         // A random agent has no action values to check.
         let check = try cli.run(["evaluate", "--agent", "random", "--game", "breakout", "--episodes", "1", "--value-check"])
         #expect(check.status != 0 && check.err.contains("needs an agent with action values"), "stderr: \(check.err)")

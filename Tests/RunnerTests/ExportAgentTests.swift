@@ -60,5 +60,18 @@ import TestSupport
         let early = try export([unfinished.path, dir.appendingPathComponent("early").path])
         #expect(early.status != 0 && early.err.contains("has not finished"), "stderr: \(early.err)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("early").path))
+
+        // A run under a changed protocol is evaluated for its export under the same changes.
+        var changed = s
+        changed.protocolChanges = ["fireOnLifeLoss=false"]
+        changed.budgetAgentSteps = 150
+        let changedRun = dir.appendingPathComponent("changed-run")
+        #expect(try Trainer(settings: changed, agent: DQNAgent.factory(name: s.agent, config: c), runDirectory: changedRun,
+                            romDirectory: testROMDirectory).run() == .finished)
+        let changedOut = dir.appendingPathComponent("changed-agent")
+        let exported = try export([changedRun.path, changedOut.path, "1"])
+        #expect(exported.status == 0, "stderr: \(exported.err)")
+        let changedSummary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: changedOut.appendingPathComponent("evaluation.json")))
+        #expect(changedSummary.protocol == "nature2015, fireOnLifeLoss=false")
     }
 }

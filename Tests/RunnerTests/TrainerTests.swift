@@ -251,6 +251,45 @@ func comparableMetrics(_ dir: URL) throws -> [String] {
         } throws: { "\($0)".contains("holds a run with a different configuration") }
     }
 
+    /// A run under a changed protocol (an ablation) records the changes and the changed
+    /// protocol's name, which is what results are grouped by; its evaluations play under it; a
+    /// record without changes reads as the protocol proper; other changes do not resume it.
+    @Test func aChangedProtocolIsRecordedNamedAndKept() throws {
+        let dir = try makeTemporaryDirectory("train-changed-protocol")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var (s, c) = tinyRun(budget: 150)
+        s.evalEpisodes = 0
+        s.finalEvalEpisodes = 1
+        s.protocolChanges = ["fireOnLifeLoss=false"]
+        let factory = try DQNAgent.factory(name: s.agent, config: c)
+        #expect(try Trainer(settings: s, agent: factory, runDirectory: dir, romDirectory: testROMDirectory).run() == .finished)
+        let configURL = dir.appendingPathComponent("config.json")
+        let record = try RunRecord.read(from: configURL)
+        #expect(record.run.protocolChanges == ["fireOnLifeLoss=false"] && record.run.protocol == .nature2015)
+        #expect(!record.protocolSettings.preprocessing.fireOnLifeLoss)
+        let raw = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        #expect(raw["protocol"] as? String == "nature2015, fireOnLifeLoss=false")
+        let summary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: dir.appendingPathComponent("evaluation.json")))
+        #expect(summary.protocol == "nature2015, fireOnLifeLoss=false")
+        // `arena evaluate --run` plays the run's changed protocol, unless another is asked for.
+        #expect(try EvaluationRequest.fromRun(dir, episodes: 1, protocolOverride: nil, seed: nil).settings.name == "nature2015, fireOnLifeLoss=false")
+        #expect(try EvaluationRequest.fromRun(dir, episodes: 1, protocolOverride: .machado2018, seed: nil).settings.name == "machado2018")
+
+        var proper = s
+        proper.protocolChanges = []
+        let properJSON = try #require(String(data: try JSONEncoder().encode(proper), encoding: .utf8))
+        #expect(!properJSON.contains("protocolChanges"))
+        #expect(try JSONDecoder().decode(RunSettings.self, from: Data(properJSON.utf8)) == proper)
+        proper.budgetAgentSteps = 300
+        #expect {
+            try Trainer(settings: proper, agent: factory, runDirectory: dir, romDirectory: testROMDirectory).run()
+        } throws: { "\($0)".contains("holds a run with a different configuration") }
+        s.protocolChanges = ["frameSkip=0"]
+        #expect {
+            try Trainer(settings: s, agent: factory, runDirectory: dir, romDirectory: testROMDirectory)
+        } throws: { "\($0)" == "frameSkip must be at least 1, got 0." }
+    }
+
     @Test func aStartFromZeroDropsEventsOfAnAttemptThatNeverCheckpointed() throws {
         let dir = try makeTemporaryDirectory("train-stale")
         defer { try? FileManager.default.removeItem(at: dir) }

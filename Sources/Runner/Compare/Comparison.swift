@@ -115,7 +115,7 @@ public struct Comparison: Sendable {
         var warnings: [String] = []
         let protocols = Set(groups.map(\.key.protocolName))
         if protocols.count > 1 {
-            warnings.append("These groups were run under different protocols (\(protocols.sorted().joined(separator: ", "))). "
+            warnings.append("These groups were run under different protocols (\(protocols.sorted().joined(separator: "; "))). "
                 + "Their scores are not comparable: each group is shown separately and nothing is pooled across protocols.")
         }
         let gameSets = Set(groups.compactMap { $0.matrix.map { Set($0.games) } })

@@ -200,7 +200,7 @@ struct CompareReportTests {
         #expect(machado.runs.count == 2 && machado.runs.allSatisfy { $0.protocolName == "machado2018" })
         #expect(c.groups[1].runs.allSatisfy { $0.protocolName == "nature2015" })
         let md = CompareReport(c).markdown()
-        #expect(md.contains("different protocols (machado2018, nature2015)"))
+        #expect(md.contains("different protocols (machado2018; nature2015)"))
         #expect(md.contains("## Per-game scores: dqn-a, protocol machado2018"))
         #expect(md.contains("## Per-game scores: dqn-a, protocol nature2015"))
         let h = Self.tHalfWidth([10, 12])
