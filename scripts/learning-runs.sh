@@ -5,8 +5,10 @@
 #
 # In order (each step waits for the one before; the candidates already decided come last):
 #   1. Pong, seed 3 of agents/dqn-cpu-recipe2.json (`make run`'s preset: the recipe with an
-#      update every 2 agent steps), with every thread: 2M frames (500k agent steps), then a copy
-#      carried on to 4M frames (issue "learning", point 3: +18 on every seed within 4M frames);
+#      update every 2 agent steps), with every thread: 2M frames (500k agent steps), and if its
+#      final evaluation is below +18, a copy carried on to 4M frames (issue "learning", point 3:
+#      +18 on every seed within 4M frames: a seed at +18 or more at 2M frames has met it, and
+#      only a seed below is carried on and scored at 4M);
 #   2. the same for seed 1, and
 #   3. for seed 2 (at 2M frames both repeat the runs of agents/candidates/cpu-recipe-update2.json,
 #      the same configuration under its candidate name, whose report is
@@ -103,15 +105,21 @@ carry() {
   fi
 }
 
-# solo PRESET GAME SEED: 2M frames with every thread, then a copy carried on to 4M frames.
+# solo PRESET GAME SEED TARGET: 2M frames with every thread, then, unless the final evaluation's
+# mean reached TARGET, a copy carried on to 4M frames.
 solo() {
   together "$1:$2:$3:2000000:$out/$2-2m:2"
+  if python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["mean"] >= float(sys.argv[2]) else 1)' \
+      "$out/$2-2m/$2/$1/$3/evaluation.json" "$4"; then
+    echo "learning-runs: $2 $1 seed $3 reached $4 at 2M frames; not carried on" >&2
+    return
+  fi
   carry "$out/$2-2m/$2/$1/$3" "$out/$2-4m-carried/$2/$1/$3"
   together "$1:$2:$3:4000000:$out/$2-4m-carried:2"
 }
 
 # 1.-3. Pong, the preset's three seeds, 2M frames and on to 4M, third seed first.
-for seed in 3 1 2; do solo dqn-cpu-recipe2 pong "$seed"; done
+for seed in 3 1 2; do solo dqn-cpu-recipe2 pong "$seed" 18; done
 
 # 4. Breakout at 2M frames, with and without FIRE after a lost life.
 together "dqn-cpu-recipe2:breakout:1:2000000:$out/breakout-2m:1" \
