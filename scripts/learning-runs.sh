@@ -4,6 +4,10 @@
 # an interrupted one resumes from its newest checkpoint, a missing one starts).
 #
 # In order (each step waits for the one before; the candidates already decided come last):
+#   0. Pong, 2M frames, seeds 1 and 2 side by side, one thread each, of
+#      agents/candidates/cpu-recipe2-epsilon-end-0.05.json: the preset with epsilon falling to
+#      the evaluation's 0.05 instead of 0.01 (the preset's seeds score +20 at epsilon 0.01 and
+#      2.5-3 points less at the protocol's 0.05; set beside step 6's one-lane runs);
 #   1. Pong, seed 3 of agents/dqn-cpu-recipe2.json (`make run`'s preset: the recipe with an
 #      update every 2 agent steps), with every thread: 2M frames (500k agent steps), and if its
 #      final evaluation is below +18, a copy carried on to 4M frames (issue "learning", point 3:
@@ -117,6 +121,10 @@ solo() {
   carry "$out/$2-2m/$2/$1/$3" "$out/$2-4m-carried/$2/$1/$3"
   together "$1:$2:$3:4000000:$out/$2-4m-carried:2"
 }
+
+# 0. Pong at 2M frames, seeds 1 and 2 of epsilon falling to 0.05.
+floor=cpu-recipe2-epsilon-end-0.05
+together "$floor:pong:1:2000000:$out/pong-2m:1" "$floor:pong:2:2000000:$out/pong-2m:1"
 
 # 1.-3. Pong, the preset's three seeds, 2M frames and on to 4M, third seed first.
 for seed in 3 1 2; do solo dqn-cpu-recipe2 pong "$seed" 18; done
