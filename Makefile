@@ -23,7 +23,7 @@ build: setup
 # runs as its fp32 twin elsewhere; the run folder's config.json records which.
 RUN_PRECISION := $(if $(shell grep -qw avx512_bf16 /proc/cpuinfo && echo yes),,--set precision=fp32)
 run: build
-	$(ARENA) train --game pong --agent agents/dqn-cpu-recipe2.json --frames 2000000 --seed 1 --protocol nature2015 $(RUN_PRECISION)
+	$(ARENA) train --game pong --agent agents/dqn-cpu-recipe3.json --frames 2000000 --seed 1 --protocol nature2015 $(RUN_PRECISION)
 
 # Tests also need ffmpeg (replay videos), SDL2 (the replay window, run with SDL's dummy driver),
 # root (a tmpfs mount) and a throw-away Slurm cluster (the sweep end-to-end test), all set up here.

@@ -5,27 +5,29 @@
 #
 # In order (each step waits for the one before; the candidates already decided come last):
 #   0. Pong, 2M frames, seeds 1 and 2 side by side, one thread each, of
-#      agents/candidates/cpu-recipe2-epsilon-end-0.05.json: the preset with epsilon falling to
-#      the evaluation's 0.05 instead of 0.01 (the preset's seeds score +20 at epsilon 0.01 and
-#      2.5-3 points less at the protocol's 0.05; set beside step 6's one-lane runs);
-#   1. Pong, seed 3 of agents/dqn-cpu-recipe2.json (`make run`'s preset: the recipe with an
-#      update every 2 agent steps), with every thread: 2M frames (500k agent steps), and if its
+#      agents/candidates/cpu-recipe2-epsilon-end-0.05.json: recipe2 with epsilon falling to the
+#      evaluation's 0.05 instead of 0.01 (adopted by them as agents/dqn-cpu-recipe3.json, the same
+#      file under the preset's name; the runs keep the candidate's name so its three seeds share
+#      one folder and one report);
+#   1. Pong, seed 3 of the same file with every thread: 2M frames (500k agent steps), and if its
 #      final evaluation is below +18, a copy carried on to 4M frames (issue "learning", point 3:
 #      +18 on every seed within 4M frames: a seed at +18 or more at 2M frames has met it, and
 #      only a seed below is carried on and scored at 4M);
-#   2. the same for seed 1, and
-#   3. for seed 2 (at 2M frames both repeat the runs of agents/candidates/cpu-recipe-update2.json,
-#      the same configuration under its candidate name, whose report is
-#      results/learning-runs/cpu-recipe-update2-2m);
-#   4. Breakout, 2M frames, seed 1 of agents/dqn-cpu-recipe2.json under nature2015 and under
+#   2. Pong, seeds 3 and 1 of agents/dqn-cpu-recipe2.json (`make run`'s preset before recipe3)
+#      the same way (seed 3 finished at 4M frames, seed 1 is carried on to 4M);
+#   3. Breakout, 2M frames, seed 1 of agents/dqn-cpu-recipe3.json under nature2015 and under
 #      nature2015 without FIRE after a lost life (`--protocol-set fireOnLifeLoss=false`), side by
 #      side, one thread each: the effect of that choice on learning (point 1);
-#   5. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe2.json with every
+#   4. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe3.json with every
 #      thread (point 4);
+#   5. Pong, seed 2 of agents/dqn-cpu-recipe2.json as in step 2 (superseded by recipe3, so after
+#      Breakout; at 2M frames it repeats the runs of agents/candidates/cpu-recipe-update2.json,
+#      the same configuration under its candidate name, whose report is
+#      results/learning-runs/cpu-recipe-update2-2m);
 #   6. Pong, 2M frames, seeds 1 and 2 side by side, one thread each, of
 #      agents/candidates/cpu-recipe-update2.json: the runs that adopted it (report:
 #      results/learning-runs/cpu-recipe-update2-2m; one lane each, so not the same trajectories
-#      as steps 2 and 3, whose two lanes sum the gradient in another order);
+#      as step 5, whose two lanes sum the gradient in another order);
 #   7. Pong, 4M frames, seeds 1 and 2 of agents/dqn-cpu-recipe.json (the recipe before
 #      dqn-cpu-recipe2; never finished: lost twice with the machine), side by side, one thread each;
 #   8. Pong, 2M frames, seeds 1 and 2 side by side of agents/candidates/cpu-fast-decay100k.json:
@@ -122,19 +124,25 @@ solo() {
   together "$1:$2:$3:4000000:$out/$2-4m-carried:2"
 }
 
-# 0. Pong at 2M frames, seeds 1 and 2 of epsilon falling to 0.05.
+# 0. Pong at 2M frames, seeds 1 and 2 of epsilon falling to 0.05 (recipe3).
 floor=cpu-recipe2-epsilon-end-0.05
 together "$floor:pong:1:2000000:$out/pong-2m:1" "$floor:pong:2:2000000:$out/pong-2m:1"
 
-# 1.-3. Pong, the preset's three seeds, 2M frames and on to 4M, third seed first.
-for seed in 3 1 2; do solo dqn-cpu-recipe2 pong "$seed" 18; done
+# 1. Its third seed, 2M frames and on to 4M if below +18.
+solo "$floor" pong 3 18
 
-# 4. Breakout at 2M frames, with and without FIRE after a lost life.
-together "dqn-cpu-recipe2:breakout:1:2000000:$out/breakout-2m:1" \
-  "dqn-cpu-recipe2:breakout:1:2000000:$out/breakout-2m-no-fire-on-life-loss:1:fireOnLifeLoss=false"
+# 2. recipe2's seeds 3 and 1, 2M frames and on to 4M.
+for seed in 3 1; do solo dqn-cpu-recipe2 pong "$seed" 18; done
 
-# 5. Breakout at 10M frames, one seed.
-together "dqn-cpu-recipe2:breakout:1:10000000:$out/breakout-10m:2"
+# 3. Breakout at 2M frames, with and without FIRE after a lost life.
+together "dqn-cpu-recipe3:breakout:1:2000000:$out/breakout-2m:1" \
+  "dqn-cpu-recipe3:breakout:1:2000000:$out/breakout-2m-no-fire-on-life-loss:1:fireOnLifeLoss=false"
+
+# 4. Breakout at 10M frames, one seed.
+together "dqn-cpu-recipe3:breakout:1:10000000:$out/breakout-10m:2"
+
+# 5. recipe2's seed 2.
+solo dqn-cpu-recipe2 pong 2 18
 
 # 6. The adopting runs of the update-every-2 candidate, one lane each.
 together "cpu-recipe-update2:pong:1:2000000:$out/pong-2m:1" "cpu-recipe-update2:pong:2:2000000:$out/pong-2m:1"
