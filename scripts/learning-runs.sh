@@ -15,13 +15,11 @@
 #      only a seed below is carried on and scored at 4M);
 #   2. Pong, seeds 3 and 1 of agents/dqn-cpu-recipe2.json (`make run`'s preset before recipe3)
 #      the same way (seed 3 finished at 4M frames, seed 1 is carried on to 4M);
-#   3. Breakout, 2M frames, seed 1 of agents/dqn-cpu-recipe3.json with every thread, under
-#      nature2015 and then under nature2015 without FIRE after a lost life (`--protocol-set
-#      fireOnLifeLoss=false`): the effect of that choice on learning (point 1);
+#   3. Breakout, 2M frames, seed 1 of agents/dqn-cpu-recipe3.json under nature2015 and under
+#      nature2015 without FIRE after a lost life (`--protocol-set fireOnLifeLoss=false`), side by
+#      side, one thread each: the effect of that choice on learning (point 1);
 #   4. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe3.json with every
-#      thread (point 4): step 3's nature2015 run carried on (its first 2M frames are those of a
-#      10M-frame run: nothing in the preset depends on the budget), so the comparison costs
-#      one 2M-frame run, not two;
+#      thread (point 4);
 #   5. Pong, seed 2 of agents/dqn-cpu-recipe2.json as in step 2 (superseded by recipe3, so after
 #      Breakout; at 2M frames it repeats the runs of agents/candidates/cpu-recipe-update2.json,
 #      the same configuration under its candidate name, whose report is
@@ -137,12 +135,11 @@ solo "$floor" pong 3 18
 for seed in 3 1; do solo dqn-cpu-recipe2 pong "$seed" 18; done
 
 # 3. Breakout at 2M frames, with and without FIRE after a lost life.
-together "dqn-cpu-recipe3:breakout:1:2000000:$out/breakout-2m:2"
-together "dqn-cpu-recipe3:breakout:1:2000000:$out/breakout-2m-no-fire-on-life-loss:2:fireOnLifeLoss=false"
+together "dqn-cpu-recipe3:breakout:1:2000000:$out/breakout-2m:1" \
+  "dqn-cpu-recipe3:breakout:1:2000000:$out/breakout-2m-no-fire-on-life-loss:1:fireOnLifeLoss=false"
 
-# 4. Breakout at 10M frames, one seed: the nature2015 run of step 3 carried on.
-carry "$out/breakout-2m/breakout/dqn-cpu-recipe3/1" "$out/breakout-10m-carried/breakout/dqn-cpu-recipe3/1"
-together "dqn-cpu-recipe3:breakout:1:10000000:$out/breakout-10m-carried:2"
+# 4. Breakout at 10M frames, one seed.
+together "dqn-cpu-recipe3:breakout:1:10000000:$out/breakout-10m:2"
 
 # 5. recipe2's seed 2.
 solo dqn-cpu-recipe2 pong 2 18
