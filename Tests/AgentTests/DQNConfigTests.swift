@@ -148,7 +148,7 @@ import NeuralNet
         #expect(c.doubleDQN && c.dueling && c.nStep == 3 && c.updatePeriod == 4)
     }
 
-    /// `make run`'s preset: dqn-cpu-fast with Adam's epsilon 1e-8, bf16 GEMMs and oneDNN's
+    /// The first recipe (`make run`'s preset until recipe2): dqn-cpu-fast with Adam's epsilon 1e-8, bf16 GEMMs and oneDNN's
     /// convolutions (agents/README.md says why), and nothing else changed.
     @Test func cpuRecipePresetIsCpuFastWithTheMeasuredChanges() throws {
         let recipe = try DQNConfig.load(from: Self.agentsDirectory.appendingPathComponent("dqn-cpu-recipe.json"))
@@ -160,7 +160,7 @@ import NeuralNet
         #expect(fast == recipe)
     }
 
-    /// `make run`'s preset since the update-every-2 candidate was adopted: dqn-cpu-recipe with an
+    /// recipe2 (`make run`'s preset from the update-every-2 candidate's adoption to recipe3's): dqn-cpu-recipe with an
     /// update every 2 agent steps and the target synced every 1,000 agent steps (still every 500
     /// updates), nothing else changed; and the candidate file the adoption measured is the same
     /// configuration, so its runs stand for this preset's.
@@ -175,6 +175,21 @@ import NeuralNet
         #expect(recipe == recipe2)
         let candidate = try DQNConfig.load(from: dir.appendingPathComponent("candidates/cpu-recipe-update2.json"))
         #expect(candidate == recipe2)
+    }
+
+    /// recipe3 (`make run`'s preset) is recipe2 training down to the evaluation's epsilon 0.05
+    /// instead of 0.01, and the candidate whose Pong seeds adopted it is the same file: its runs
+    /// keep the candidate's name, so this pin is what lets them stand for the preset.
+    @Test func cpuRecipe3PresetIsRecipe2TrainingDownToTheEvaluationEpsilon() throws {
+        let dir = Self.agentsDirectory
+        let recipe3 = try DQNConfig.load(from: dir.appendingPathComponent("dqn-cpu-recipe3.json"))
+        #expect(recipe3.epsilonEnd == recipe3.evalEpsilon && recipe3.epsilonEnd == 0.05)
+        var recipe2 = try DQNConfig.load(from: dir.appendingPathComponent("dqn-cpu-recipe2.json"))
+        #expect(recipe2.epsilonEnd == 0.01)
+        recipe2.epsilonEnd = 0.05
+        #expect(recipe2 == recipe3)
+        let candidate = try DQNConfig.load(from: dir.appendingPathComponent("candidates/cpu-recipe2-epsilon-end-0.05.json"))
+        #expect(candidate == recipe3)
     }
 }
 
