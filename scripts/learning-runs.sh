@@ -14,7 +14,7 @@
 #      +18 on every seed within 4M frames: a seed at +18 or more at 2M frames has met it, and
 #      only a seed below is carried on and scored at 4M);
 #   2. Pong, seeds 3 and 1 of agents/dqn-cpu-recipe2.json (`make run`'s preset before recipe3)
-#      the same way (seed 3 finished at 4M frames, seed 1 is carried on to 4M);
+#      the same way (both below +18 at 2M frames, both finished at 4M frames);
 #   3. Breakout, 2M frames, seed 1 of agents/dqn-cpu-recipe3.json under nature2015 and under
 #      nature2015 without FIRE after a lost life (`--protocol-set fireOnLifeLoss=false`), side by
 #      side, one thread each: the effect of that choice on learning (point 1);
