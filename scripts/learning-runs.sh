@@ -3,23 +3,28 @@
 # started from nothing (one `arena train` process per game and seed; a finished run is skipped,
 # an interrupted one resumes from its newest checkpoint, a missing one starts).
 #
-# In order (each step waits for the one before; the candidates already decided come last):
-#   0. Pong, 2M frames, seeds 1 and 2 side by side, one thread each, of
+# In order (each step waits for the one before). Breakout comes first: the Pong runs of steps 2-4
+# have finished and their reports are in results/learning-runs/, so on a fresh machine the runs
+# still owed come before the ones that reproduce reports already committed; the candidates
+# already decided come last:
+#   0. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe3.json with every
+#      thread (point 4; first, because it is the longest and the shipped Breakout agent comes
+#      from it);
+#   1. Breakout, 2M frames, seed 1 of agents/dqn-cpu-recipe3.json under nature2015 and under
+#      nature2015 without FIRE after a lost life (`--protocol-set fireOnLifeLoss=false`), side by
+#      side, one thread each: the effect of that choice on learning (point 1);
+#   2. Pong, 2M frames, seeds 1 and 2 side by side, one thread each, of
 #      agents/candidates/cpu-recipe2-epsilon-end-0.05.json: recipe2 with epsilon falling to the
 #      evaluation's 0.05 instead of 0.01 (adopted by them as agents/dqn-cpu-recipe3.json, the same
 #      file under the preset's name; the runs keep the candidate's name so its three seeds share
-#      one folder and one report);
-#   1. Pong, seed 3 of the same file with every thread: 2M frames (500k agent steps), and if its
+#      one folder and one report: results/learning-runs/dqn-cpu-recipe3-2m);
+#   3. Pong, seed 3 of the same file with every thread: 2M frames (500k agent steps), and if its
 #      final evaluation is below +18, a copy carried on to 4M frames (issue "learning", point 3:
 #      +18 on every seed within 4M frames: a seed at +18 or more at 2M frames has met it, and
 #      only a seed below is carried on and scored at 4M);
-#   2. Pong, seeds 3 and 1 of agents/dqn-cpu-recipe2.json (`make run`'s preset before recipe3)
-#      the same way (both below +18 at 2M frames, both finished at 4M frames);
-#   3. Breakout, 2M frames, seed 1 of agents/dqn-cpu-recipe3.json under nature2015 and under
-#      nature2015 without FIRE after a lost life (`--protocol-set fireOnLifeLoss=false`), side by
-#      side, one thread each: the effect of that choice on learning (point 1);
-#   4. Breakout, 10M frames (2.5M agent steps), seed 1, of agents/dqn-cpu-recipe3.json with every
-#      thread (point 4);
+#   4. Pong, seeds 3 and 1 of agents/dqn-cpu-recipe2.json (`make run`'s preset before recipe3)
+#      the same way (both below +18 at 2M frames, both finished at 4M frames; report:
+#      results/learning-runs/dqn-cpu-recipe2-4m);
 #   5. Pong, seed 2 of agents/dqn-cpu-recipe2.json as in step 2 (superseded by recipe3, so after
 #      Breakout; at 2M frames it repeats the runs of agents/candidates/cpu-recipe-update2.json,
 #      the same configuration under its candidate name, whose report is
@@ -40,7 +45,7 @@
 #      agents/candidates/cpu-fast-adam-eps1e-8-bf16.json: the runs behind agents/pong-dqn-recipe
 #      (the recipe with our convolution kernels instead of oneDNN's).
 # Where the CPU has no AVX512_BF16 the presets' fp32 twins run (the same files with precision
-# fp32, written into OUT/presets/).
+# fp32, written into OUT/presets/fp32/).
 #
 #   scripts/learning-runs.sh [OUT]      (default: results)
 #
@@ -71,15 +76,22 @@ stop() {
 }
 trap stop TERM INT
 
-# preset NAME: agents/NAME.json or agents/candidates/NAME.json, or where the CPU has no
-# AVX512_BF16 its fp32 twin.
+# preset NAME [RUN]: agents/NAME.json or agents/candidates/NAME.json, or where the CPU has no
+# AVX512_BF16 its fp32 twin. A run folder RUN that has already started keeps the precision it
+# recorded (a run started in fp32 on a CPU without AVX512_BF16 resumes in fp32 on one with it;
+# `arena train` refuses to resume a run under another configuration).
 preset() {
-  local file="agents/$1.json"
+  local file="agents/$1.json" precision=bf16
   [ -f "$file" ] || file="agents/candidates/$1.json"
-  if grep -qw avx512_bf16 /proc/cpuinfo; then echo "$file"; return; fi
-  mkdir -p "$out/presets"
-  sed 's/"precision": "bf16"/"precision": "fp32"/' "$file" > "$out/presets/$1.json"
-  echo "$out/presets/$1.json"
+  grep -qw avx512_bf16 /proc/cpuinfo || precision=fp32
+  if [ -n "${2:-}" ] && [ -f "$2/config.json" ]; then
+    precision=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["agent_config"]["precision"])' "$2/config.json")
+  fi
+  grep -q '"precision": "bf16"' "$file" || { echo "$file"; return; }
+  if [ "$precision" = bf16 ]; then echo "$file"; return; fi
+  mkdir -p "$out/presets/$precision"
+  sed "s/\"precision\": \"bf16\"/\"precision\": \"$precision\"/" "$file" > "$out/presets/$precision/$1.json"
+  echo "$out/presets/$precision/$1.json"
 }
 grep -qw avx512_bf16 /proc/cpuinfo || echo "learning-runs: this CPU has no AVX512_BF16; the presets run in fp32" >&2
 
@@ -91,7 +103,7 @@ together() {
     IFS=: read -r name game seed frames dir threads change <<<"$spec"
     local changes=()
     [ -n "$change" ] && changes=(--protocol-set "$change")
-    "$arena" train --game "$game" --agent "$(preset "$name")" --seed "$seed" --frames "$frames" --out "$dir" \
+    "$arena" train --game "$game" --agent "$(preset "$name" "$dir/$game/$name/$seed")" --seed "$seed" --frames "$frames" --out "$dir" \
       --threads "$threads" "${changes[@]}" &
     children+=($!)
   done
@@ -124,22 +136,22 @@ solo() {
   together "$1:$2:$3:4000000:$out/$2-4m-carried:2"
 }
 
-# 0. Pong at 2M frames, seeds 1 and 2 of epsilon falling to 0.05 (recipe3).
-floor=cpu-recipe2-epsilon-end-0.05
-together "$floor:pong:1:2000000:$out/pong-2m:1" "$floor:pong:2:2000000:$out/pong-2m:1"
+# 0. Breakout at 10M frames, one seed.
+together "dqn-cpu-recipe3:breakout:1:10000000:$out/breakout-10m:2"
 
-# 1. Its third seed, 2M frames and on to 4M if below +18.
-solo "$floor" pong 3 18
-
-# 2. recipe2's seeds 3 and 1, 2M frames and on to 4M.
-for seed in 3 1; do solo dqn-cpu-recipe2 pong "$seed" 18; done
-
-# 3. Breakout at 2M frames, with and without FIRE after a lost life.
+# 1. Breakout at 2M frames, with and without FIRE after a lost life.
 together "dqn-cpu-recipe3:breakout:1:2000000:$out/breakout-2m:1" \
   "dqn-cpu-recipe3:breakout:1:2000000:$out/breakout-2m-no-fire-on-life-loss:1:fireOnLifeLoss=false"
 
-# 4. Breakout at 10M frames, one seed.
-together "dqn-cpu-recipe3:breakout:1:10000000:$out/breakout-10m:2"
+# 2. Pong at 2M frames, seeds 1 and 2 of epsilon falling to 0.05 (recipe3).
+floor=cpu-recipe2-epsilon-end-0.05
+together "$floor:pong:1:2000000:$out/pong-2m:1" "$floor:pong:2:2000000:$out/pong-2m:1"
+
+# 3. Its third seed, 2M frames and on to 4M if below +18.
+solo "$floor" pong 3 18
+
+# 4. recipe2's seeds 3 and 1, 2M frames and on to 4M.
+for seed in 3 1; do solo dqn-cpu-recipe2 pong "$seed" 18; done
 
 # 5. recipe2's seed 2.
 solo dqn-cpu-recipe2 pong 2 18
