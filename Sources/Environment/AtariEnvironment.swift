@@ -152,7 +152,7 @@ public final class AtariEnvironment {
         lastLives = lives
         let truncated = !gameOver && episodeFrames >= preprocessing.maxEpisodeFrames
         let r = Double(reward)
-        let training = preprocessing.clipRewards ? Float(max(-1, min(1, r))) : Float(r)
+        let training = preprocessing.learningReward(r)
         return StepResult(reward: r, trainingReward: training, terminated: gameOver, truncated: truncated,
                           lifeLost: lifeLost, lives: lives)
     }

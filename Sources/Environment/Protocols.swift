@@ -27,6 +27,11 @@ public struct PreprocessingSettings: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// The reward the learner sees for an agent step's summed game reward `reward`.
+    public func learningReward(_ reward: Double) -> Float {
+        clipRewards ? Float(max(-1, min(1, reward))) : Float(reward)
+    }
+
     enum CodingKeys: String, CodingKey {
         case frameSkip, maxPoolLastTwoFrames, screenSize, noopMax, fireOnReset, terminalOnLifeLoss,
              fireOnLifeLoss, clipRewards, maxEpisodeFrames

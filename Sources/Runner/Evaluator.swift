@@ -20,9 +20,15 @@ public struct EvaluatedEpisode: Sendable {
     /// SHA-256 of the emulator state after the last step.
     public var finalStateChecksum: String
     /// With a value check: the network's Q(s_t, a_t) for each step's state and action, and the
-    /// reward the agent learns from at each step (clipped under nature2015). Nil otherwise.
+    /// reward the agent learns from at each step: as the protocol's *training* preprocessing
+    /// gives it (clipped under nature2015), not as the evaluation's (never clipped). Nil otherwise.
     public var predictedValues: [Float]? = nil
     public var learningRewards: [Float]? = nil
+    /// With a value check: the steps after which the agent, in training, learned the episode as
+    /// over although the game went on (a lost life under a protocol whose training makes life
+    /// loss terminal, such as nature2015). Its values estimate returns that end there, so the
+    /// value check ends the realised returns there too. Nil otherwise (and in files without it).
+    public var learningEnds: [Bool]? = nil
 }
 
 /// Summary statistics of evaluation scores against the reference table.
@@ -133,7 +139,8 @@ public enum Evaluator {
             guard env.actionCount == agent.actionCount else {
                 throw RunError("The agent has \(agent.actionCount) actions but \(game) under \(settings.name) has \(env.actionCount); evaluate with the protocol and game the agent was trained on.")
             }
-            let episode = try play(agent: agent, env: env, seed: seed, recordValues: recordValues)
+            let episode = try play(agent: agent, env: env, seed: seed, recordValues: recordValues,
+                                   learning: settings.preprocessing)
             out.append(episode)
             try onEpisode(i, episode)
         }
@@ -143,7 +150,11 @@ public enum Evaluator {
     /// One full episode of `agent` in evaluation mode on `env` (reset here). With `recordValues`
     /// the agent's Q(s_t, a_t) is kept for each step (one more forward pass a step; the actions
     /// and scores are the same as without); the agent must then be an `ActionValueAgent`.
-    public static func play(agent: ArenaAgent, env: AtariEnvironment, seed: UInt64, recordValues: Bool = false) throws -> EvaluatedEpisode {
+    /// `learning`: the preprocessing the agent trained under (the protocol's, not `env`'s
+    /// evaluation preprocessing), which says what the recorded learning rewards and learning
+    /// episode ends are; without it, `env`'s.
+    public static func play(agent: ArenaAgent, env: AtariEnvironment, seed: UInt64, recordValues: Bool = false,
+                            learning: PreprocessingSettings? = nil) throws -> EvaluatedEpisode {
         let valued = recordValues ? agent as? ActionValueAgent : nil
         if recordValues && valued == nil {
             throw RunError("A value check needs an agent with action values: \(agent.name) has none.")
@@ -153,6 +164,8 @@ public enum Evaluator {
         var rewards: [Float] = []
         var values: [Float] = []
         var learningRewards: [Float] = []
+        var learningEnds: [Bool] = []
+        let learning = learning ?? env.preprocessing
         actions.reserveCapacity(4096)
         rewards.reserveCapacity(4096)
         var action = env.withFrame { agent.beginEpisode(frame: $0, training: false) }
@@ -161,7 +174,10 @@ public enum Evaluator {
             let r = env.step(action)
             actions.append(UInt8(action))
             rewards.append(Float(r.reward))
-            if valued != nil { learningRewards.append(r.trainingReward) }
+            if valued != nil {
+                learningRewards.append(learning.learningReward(r.reward))
+                learningEnds.append(r.isTerminalForLearning(learning))
+            }
             if r.episodeEnded {
                 env.withFrame { agent.endEpisode(reward: r.trainingReward, frame: $0, terminated: r.terminated, truncated: r.truncated) }
                 var episode = EvaluatedEpisode(score: env.episodeReturn, length: env.episodeSteps, frames: env.episodeFrames,
@@ -170,6 +186,7 @@ public enum Evaluator {
                 if valued != nil {
                     episode.predictedValues = values
                     episode.learningRewards = learningRewards
+                    episode.learningEnds = learningEnds
                 }
                 return episode
             }
