@@ -20,7 +20,7 @@ public struct ValueCheck: Codable, Equatable, Sendable {
     public var gamma: Double
     /// States compared.
     public var states: Int
-    /// States left out: within `horizon` steps of a cap.
+    /// States left out: within `horizon` steps of a cap, with no lost life ending their returns first.
     public var excludedStates: Int
     /// How often a realised return was ended before its episode's end, at a lost life the agent
     /// learnt as an episode's end (nil in checks written before this was recorded).
