@@ -25,7 +25,7 @@
 #   4. Pong, seeds 3 and 1 of agents/dqn-cpu-recipe2.json (`make run`'s preset before recipe3)
 #      the same way (both below +18 at 2M frames, both finished at 4M frames; report:
 #      results/learning-runs/dqn-cpu-recipe2-4m);
-#   5. Pong, seed 2 of agents/dqn-cpu-recipe2.json as in step 2 (superseded by recipe3, so after
+#   5. Pong, seed 2 of agents/dqn-cpu-recipe2.json as in step 4 (superseded by recipe3, so after
 #      Breakout; at 2M frames it repeats the runs of agents/candidates/cpu-recipe-update2.json,
 #      the same configuration under its candidate name, whose report is
 #      results/learning-runs/cpu-recipe-update2-2m);
@@ -103,7 +103,11 @@ together() {
     IFS=: read -r name game seed frames dir threads change <<<"$spec"
     local changes=()
     [ -n "$change" ] && changes=(--protocol-set "$change")
-    "$arena" train --game "$game" --agent "$(preset "$name" "$dir/$game/$name/$seed")" --seed "$seed" --frames "$frames" --out "$dir" \
+    # The preset file is written here, before the run goes to the background, so that two runs
+    # of one preset never write it while the other reads it.
+    local agent
+    agent=$(preset "$name" "$dir/$game/$name/$seed")
+    "$arena" train --game "$game" --agent "$agent" --seed "$seed" --frames "$frames" --out "$dir" \
       --threads "$threads" "${changes[@]}" &
     children+=($!)
   done
