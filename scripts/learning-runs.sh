@@ -52,8 +52,9 @@
 # Runs take one to three hours (Pong) to many hours (Breakout) on 2 cores: start it with nohup,
 # outside the work tree, e.g.
 #   nohup nice -n 19 scripts/learning-runs.sh /work/runs/v7 >> /work/runs/v7.log 2>&1 &
-# and follow it in its log, with `arena compare OUT --include-unfinished --out /tmp/now` (every
-# run, finished or not, with its latest evaluation) or with `tensorboard --logdir OUT`.
+# and follow it in its log, with `arena sweep status --out OUT` (every run folder: finished,
+# running or stopped, with its agent steps and latest evaluation), `arena compare OUT
+# --include-unfinished --out /tmp/now` (curves and tables) or `tensorboard --logdir OUT`.
 # ARENA names another arena binary (a copy, so rebuilding the work tree does not touch the runs).
 # To stop everything with checkpoints: `kill -TERM <this script's pid>`; it passes the signal to
 # the running trainers, which checkpoint, and then stops without starting the next run.

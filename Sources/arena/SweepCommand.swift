@@ -155,7 +155,12 @@ struct SweepCommand: ParsableCommand {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
-            abstract: "Show the state of each task of the latest sweep (run folders; squeue and scontrol for Slurm).")
+            abstract: "Show the state of each task of the latest sweep (run folders; squeue and scontrol for Slurm).",
+            discussion: """
+            With --runs, or when --out holds no sweep, it lists every run folder under --out instead, \
+            however it was started (arena train, a sweep, scripts/learning-runs.sh): finished, running \
+            (a trainer holds it) or stopped, with its progress.
+            """)
 
         @Option(help: "Results folder whose latest sweep to show.")
         var out: String = "results"
@@ -163,14 +168,28 @@ struct SweepCommand: ParsableCommand {
         @Option(help: "A sweep folder (results/sweeps/<id>) instead of the latest one.")
         var sweep: String?
 
+        @Flag(help: "List every run folder under --out (finished, running, stopped), not a sweep's tasks.")
+        var runs = false
+
         @Flag(help: "Slurm sweeps: wait until every task has finished (see --timeout).")
         var wait = false
 
         @Option(help: "Seconds --wait waits at most.")
         var timeout: Double = 3600
 
+        func validate() throws {
+            if runs && (sweep != nil || wait) { throw ValidationError("--runs lists run folders; it takes neither --sweep nor --wait.") }
+        }
+
         func run() throws {
-            let folder = try sweep ?? SlurmSweep.latestSweepFolder(resultsRoot: URL(fileURLWithPath: out).standardizedFileURL.path)
+            let root = URL(fileURLWithPath: out).standardizedFileURL
+            if runs { return try listRuns(root, noSweep: false) }
+            let folder: String
+            if let sweep { folder = sweep } else {
+                do { folder = try SlurmSweep.latestSweepFolder(resultsRoot: root.path) } catch SweepError.noSweepRecord where !wait {
+                    return try listRuns(root, noSweep: true)
+                }
+            }
             let record = try SlurmSweep.load(sweepFolder: folder)
             let states: [SweepTaskStatus]
             if record.isLocal {
@@ -182,6 +201,19 @@ struct SweepCommand: ParsableCommand {
             print("sweep \(record.folder) (submitted \(record.submittedAt))")
             print(SlurmSweep.statusText(states), terminator: "")
             if wait && states.contains(where: { $0.state == .failed }) { throw ExitCode(1) }
+        }
+
+        /// The run folders under `root`; with `noSweep`, as the answer to a status request that
+        /// found no sweep there (an error when there are no run folders either).
+        func listRuns(_ root: URL, noSweep: Bool) throws {
+            let found = try RunsStatus.scan(root)
+            if found.isEmpty {
+                throw ValidationError(noSweep
+                    ? "No sweep and no run folder under \(root.path). Give the results folder of your runs with --out."
+                    : "No run folder under \(root.path). Give the results folder of your runs with --out.")
+            }
+            if noSweep { print("no sweep under \(root.path); its run folders:") }
+            print(RunsStatus.text(found, root: root), terminator: "")
         }
     }
 }

@@ -71,12 +71,37 @@ extension Trait where Self == RequiresComponent {
             (["train", "--game", "pong", "--agent", "missing.json"], "does not exist"),
             (["weights", "convert", "w.safetensors", "--dtype", "f8", "--out", "x.safetensors"], "--dtype must be f32 or f16"),
             (["weights", "convert", "/etc/hostname", "--dtype", "f16", "--out", "/tmp/x.safetensors"], "Cannot use the weights file /etc/hostname"),
+            (["sweep", "status", "--out", "/no-such-results-folder"], "/no-such-results-folder does not exist"),
+            (["sweep", "status", "--runs", "--wait"], "--runs lists run folders; it takes neither --sweep nor --wait."),
           ])
     func badInputIsOneSentenceAndANonZeroExit(args: [String], expected: String) throws {
         let r = try run(args)
         #expect(r.status != 0)
         #expect(r.err.contains(expected), "stderr was: \(r.err)")
         #expect(!r.err.contains("Fatal error") && !r.err.contains("Backtrace"))
+    }
+
+    /// Runs started without a sweep (by hand or by scripts/learning-runs.sh) are what
+    /// `arena sweep status` shows when their results folder holds no sweep.
+    @Test(.arenaExecutable)
+    func sweepStatusListsRunFoldersWhenThereIsNoSweep() throws {
+        let dir = try makeTemporaryDirectory("runs-status-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = try run(["sweep", "status", "--out", dir.path])
+        #expect(empty.status != 0 && empty.err.contains("No sweep and no run folder under \(dir.path)"), "stderr: \(empty.err)")
+        let folder = dir.appendingPathComponent("breakout-10m/breakout/dqn-x/1")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(#"{"game":"breakout","agent":"dqn-x","seed":1,"budget_agent_steps":2500000}"#.utf8)
+            .write(to: folder.appendingPathComponent("config.json"))
+        try Data(#"{"kind":"iteration","iteration":0,"agent_steps":50000,"eval_mean_return":11.0}"#.utf8)
+            .write(to: folder.appendingPathComponent("metrics.jsonl"))
+        for args in [["sweep", "status", "--out", dir.path], ["sweep", "status", "--runs", "--out", dir.path]] {
+            let r = try run(args)
+            #expect(r.status == 0, "stderr: \(r.err)")
+            #expect(r.out.contains("1 run folder(s): 0 finished, 0 running, 1 stopped"), "stdout: \(r.out)")
+            #expect(r.out.contains("breakout\tdqn-x\tseed 1\tstopped\t50.0k/2.50M agent steps, last evaluation 11.0 at 50.0k"))
+            #expect(r.out.contains("no sweep under") == (args.count == 4))
+        }
     }
 
     @Test(.arenaExecutable)
