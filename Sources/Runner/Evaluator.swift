@@ -139,24 +139,25 @@ public enum Evaluator {
             guard env.actionCount == agent.actionCount else {
                 throw RunError("The agent has \(agent.actionCount) actions but \(game) under \(settings.name) has \(env.actionCount); evaluate with the protocol and game the agent was trained on.")
             }
-            let episode = try play(agent: agent, env: env, seed: seed, recordValues: recordValues,
-                                   learning: settings.preprocessing)
+            let episode = try play(agent: agent, env: env, seed: seed,
+                                   recordValuesUnder: recordValues ? settings.preprocessing : nil)
             out.append(episode)
             try onEpisode(i, episode)
         }
         return out
     }
 
-    /// One full episode of `agent` in evaluation mode on `env` (reset here). With `recordValues`
-    /// the agent's Q(s_t, a_t) is kept for each step (one more forward pass a step; the actions
-    /// and scores are the same as without); the agent must then be an `ActionValueAgent`.
-    /// `learning`: the preprocessing the agent trained under (the protocol's, not `env`'s
-    /// evaluation preprocessing), which says what the recorded learning rewards and learning
-    /// episode ends are; without it, `env`'s.
-    public static func play(agent: ArenaAgent, env: AtariEnvironment, seed: UInt64, recordValues: Bool = false,
-                            learning: PreprocessingSettings? = nil) throws -> EvaluatedEpisode {
-        let valued = recordValues ? agent as? ActionValueAgent : nil
-        if recordValues && valued == nil {
+    /// One full episode of `agent` in evaluation mode on `env` (reset here). With
+    /// `recordValuesUnder`, the preprocessing the agent trained under (the protocol's, not `env`'s
+    /// evaluation preprocessing), the agent's Q(s_t, a_t) is kept for each step (one more forward
+    /// pass a step; the actions and scores are the same as without) with the learning reward and
+    /// learning episode end that preprocessing gives each step; the agent must then be an
+    /// `ActionValueAgent`. There is no default for it: values read against the evaluation's
+    /// unclipped rewards and unbroken lives would measure a mismatch, not the agent.
+    public static func play(agent: ArenaAgent, env: AtariEnvironment, seed: UInt64,
+                            recordValuesUnder learning: PreprocessingSettings? = nil) throws -> EvaluatedEpisode {
+        let valued = learning == nil ? nil : agent as? ActionValueAgent
+        if learning != nil && valued == nil {
             throw RunError("A value check needs an agent with action values: \(agent.name) has none.")
         }
         try env.reset()
@@ -165,7 +166,6 @@ public enum Evaluator {
         var values: [Float] = []
         var learningRewards: [Float] = []
         var learningEnds: [Bool] = []
-        let learning = learning ?? env.preprocessing
         actions.reserveCapacity(4096)
         rewards.reserveCapacity(4096)
         var action = env.withFrame { agent.beginEpisode(frame: $0, training: false) }
@@ -174,7 +174,7 @@ public enum Evaluator {
             let r = env.step(action)
             actions.append(UInt8(action))
             rewards.append(Float(r.reward))
-            if valued != nil {
+            if valued != nil, let learning {
                 learningRewards.append(learning.learningReward(r.reward))
                 learningEnds.append(r.isTerminalForLearning(learning))
             }
