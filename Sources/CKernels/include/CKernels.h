@@ -49,7 +49,8 @@ int arena_gemm_bf16_packed_b(int transA, int m, int n, int k, float alpha, const
 void arena_round_to_bf16(const float *in, float *out, long count);
 
 // MARK: The optimizer's passes (optimizer.c), on any x86-64 CPU: AVX-512F, AVX2 or plain C, the
-// same bits on every path.
+// same bits on every path. The two optimizer steps run with subnormals flushed to zero (inputs
+// and results below 1.2e-38 are 0; the caller's floating-point mode is restored on return).
 
 /// Which path the functions below take on this CPU: "avx512f", "avx2" or "plain".
 const char *arena_optimizer_path(void);
