@@ -208,7 +208,7 @@ struct SweepCommand: ParsableCommand {
         func listRuns(_ root: URL, noSweep: Bool) throws {
             let found = try RunsStatus.scan(root)
             if found.isEmpty {
-                throw ValidationError(noSweep
+                throw RunError(noSweep
                     ? "No sweep and no run folder under \(root.path). Give the results folder of your runs with --out."
                     : "No run folder under \(root.path). Give the results folder of your runs with --out.")
             }
